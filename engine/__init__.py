@@ -1,0 +1,1 @@
+"""The engine: the main command, scheduler, executor, trace store, resume and replay."""

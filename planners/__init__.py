@@ -1,0 +1,1 @@
+"""Stage 2: the super-node grammar and per-seed dialog plans."""

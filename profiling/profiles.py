@@ -1,0 +1,115 @@
+"""Profile types produced by stage 1 and read by the planners and agents.
+
+Every profile is a snapshot "as of" a time ``at``: it is computed only from reviews strictly before
+``at`` (no leakage from the future). Sentiments are in [-1, 1]; aspects are referred to by id into
+the run's aspect table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Aspect", "AspectPreference", "AspectSentiment", "ItemProfile", "ProfileSource",
+           "Trajectory", "UserProfile"]
+
+
+class Aspect(BaseModel):
+    """A discovered aspect: id, a readable name, its top phrases, size and example sentences."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    name: str
+    phrases: tuple[str, ...] = ()
+    size: int = 0
+    mean_sentiment: float = 0.0
+    examples: tuple[str, ...] = ()
+
+
+class AspectPreference(BaseModel):
+    """How a user feels about one aspect, from their time-decayed sentences."""
+
+    model_config = ConfigDict(frozen=True)
+
+    aspect: int
+    weight: float = Field(description="signed preference in [-1, 1]: > 0 liked, < 0 disliked")
+    mentions: float = Field(ge=0, description="time-decayed count of the user's sentences on it")
+    sentiment: float = Field(ge=-1, le=1, description="time-decayed mean sentiment of those sentences")
+    evidence: tuple[str, ...] = Field((), description="a few of the user's own sentences on it")
+
+
+class UserProfile(BaseModel):
+    """A user as of ``at``: aspect preferences, top liked and disliked aspects, habits."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user: str
+    at: datetime
+    encoder: str = Field(description="which sentence encoder made the aspects behind this profile")
+    half_life_days: float
+    preferences: tuple[AspectPreference, ...] = Field((), description="sorted by |weight|, largest first")
+    liked: tuple[int, ...] = Field((), description="top liked aspect ids, strongest first")
+    disliked: tuple[int, ...] = Field((), description="top disliked aspect ids, strongest first")
+    recent_items: tuple[str, ...] = Field((), description="item ids, most recent first")
+    rating_mean: float = 0.0
+    rating_std: float = 0.0
+    n_reviews: int = 0
+
+    def preference(self, aspect: int) -> AspectPreference | None:
+        """The preference on one aspect, or None when the user never spoke of it."""
+        return next((p for p in self.preferences if p.aspect == aspect), None)
+
+
+class AspectSentiment(BaseModel):
+    """The community's view of one aspect of an item as of ``at``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    aspect: int
+    sentiment: float = Field(ge=-1, le=1, description="smoothed mean sentiment in the latest bucket")
+    mentions: int = Field(ge=0, description="sentences on this aspect before `at`")
+    trend: float = Field(0.0, description="change of smoothed sentiment per bucket over recent buckets")
+    evidence: tuple[str, ...] = Field((), description="a few community sentences on it")
+
+
+class ItemProfile(BaseModel):
+    """An item as of ``at``: community sentiment per aspect, rating summary."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item: str
+    at: datetime
+    title: str = ""
+    category: str = ""
+    aspects: tuple[AspectSentiment, ...] = Field((), description="sorted by mentions, most first")
+    rating_mean: float = 0.0
+    n_reviews: int = 0
+
+    def aspect(self, aspect: int) -> AspectSentiment | None:
+        """The community view of one aspect, or None when nobody wrote about it before ``at``."""
+        return next((a for a in self.aspects if a.aspect == aspect), None)
+
+
+class Trajectory(BaseModel):
+    """Community sentiment of one (item, aspect) over time buckets (e.g. quarters)."""
+
+    item: str
+    aspect: int
+    bucket_starts: tuple[datetime, ...]
+    mentions: tuple[int, ...]
+    sentiment: tuple[float | None, ...] = Field(description="raw mean per bucket; None when no mention")
+    smoothed: tuple[float, ...]
+
+
+class ProfileSource(Protocol):
+    """What later stages need from stage 1: the aspect table and profiles as of a time."""
+
+    @property
+    def aspects(self) -> list[Aspect]: ...
+
+    def user_profile(self, user: str, at: datetime) -> UserProfile: ...
+
+    def item_profile(self, item: str, at: datetime) -> ItemProfile: ...

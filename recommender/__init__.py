@@ -1,0 +1,1 @@
+"""The downstream recommender trained on exported dialog datasets."""
