@@ -22,7 +22,7 @@ __all__ = ["Corpus", "CorpusBuilder", "CorpusColumns", "CorpusStats", "Interacti
 
 def to_millis(ts: datetime) -> int:
     """Milliseconds since the epoch of an aware datetime."""
-    return int(round(ts.timestamp() * 1000))
+    return round(ts.timestamp() * 1000)
 
 
 def from_millis(ms: int) -> datetime:

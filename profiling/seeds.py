@@ -117,7 +117,8 @@ def make_seeds(corpus: Corpus, config: SeedConfig | None = None) -> list[Seed]:
 
 def _negatives(corpus: Corpus, cfg: SeedConfig, key: str, rows: range, n_before: int, target_row: int,
                target_item: int, cat_sorted: dict[str, list[int]], cat_first: dict[str, list[int]],
-               all_sorted: list[int], all_first: list[int]) -> tuple[tuple[str, ...], tuple[NegativeSource, ...]]:
+               all_sorted: list[int], all_first: list[int]
+               ) -> tuple[tuple[str, ...], tuple[NegativeSource, ...]]:
     c = corpus.columns
     t_ms = int(c.ts[target_row])
     chosen: list[int] = []
