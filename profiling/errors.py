@@ -30,9 +30,9 @@ class ConvRecError(Exception):
 class DataError(ConvRecError):
     """Raised when an input record is unusable; names the file, line and field, and the kind of fault.
 
-    ``kind`` is a short stable tag (``malformed``, ``missing_field``, ``bad_type``, ``bad_date``,
-    ``empty_text``, ``duplicate``, ``encoding``, ``wrong_format``, ...) used to count skipped
-    records when a loader runs with ``on_error="skip"``.
+    ``kind`` is a short stable tag (``malformed``, ``missing_field``, ``bad_type``, ``out_of_range``,
+    ``bad_date``, ``empty_text``, ``duplicate``, ``encoding``, ``wrong_format``, ``missing_file``,
+    ``corrupt_file``) used to count skipped records when a loader runs with ``on_error="skip"``.
     """
 
     def __init__(
