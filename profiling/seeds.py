@@ -2,12 +2,18 @@
 
 Negatives rule (what the system will propose and the user will decline):
 
-1. items the user really rated low (rating <= ``low_rating``), other than the target, nearest in
-   time to the target first (before-target ratings win ties), because those are real rejections;
-2. when fewer than ``n_negatives`` exist, items from the target's most specific category that
-   already existed at the target time (had an interaction before it) and that the user never
-   interacted with before it, drawn uniformly by a generator seeded by (run seed, seed key);
-3. then, if still short, any such item from the whole catalog, drawn the same way.
+1. items of the target's most specific category that the user really rated low (rating <=
+   ``low_rating``, and never rated above it), nearest in time to the target first (before-target
+   ratings win ties), because those are real rejections of a comparable item;
+2. when fewer than ``n_negatives`` exist, items from the target's category that already existed at
+   the target time (had an interaction before it) and that the user never interacted with before
+   it, drawn uniformly by a generator seeded by (run seed, seed key);
+3. then the user's low-rated items of other categories, nearest in time first;
+4. then any existing item of the whole catalog, drawn as in 2.
+
+With ``negative_scope="any"``, low-rated items of every category come first (rules 1 and 3 merged),
+which keeps more real rejections at the cost of proposing items of another kind than the target
+(a planner can only ground a decline on an aspect the two items share).
 
 Each negative records which rule produced it. The split is chronological with global cut points on
 target time, so no validation or test target is older than a training target.
@@ -44,6 +50,8 @@ class SeedConfig(BaseModel):
     max_history: int = Field(50, ge=1, description="most recent history kept per seed")
     n_negatives: int = Field(2, ge=0)
     low_rating: float = Field(2.0, description="ratings at or below this are real rejections")
+    negative_scope: Literal["category", "any"] = Field(
+        "category", description="prefer negatives of the target's category, or real low ratings of any")
     targets: Literal["all", "last"] = Field(
         "all", description="every interaction after min_history is a target, or only each user's last")
     seed: int = 0
@@ -129,29 +137,40 @@ def _negatives(corpus: Corpus, cfg: SeedConfig, key: str, rows: range, n_before:
     low = [r for r in rows if c.rating[r] <= cfg.low_rating and int(c.item[r]) != target_item
            and int(c.item[r]) not in liked]
     low.sort(key=lambda r: (abs(int(c.ts[r]) - t_ms), int(c.ts[r]) > t_ms, r))
-    for r in low:
-        it = int(c.item[r])
-        if it not in chosen:
-            chosen.append(it)
-            sources.append("rated_low")
-        if len(chosen) == cfg.n_negatives:
-            break
-    if len(chosen) < cfg.n_negatives:
-        seen_before = {int(c.item[r]) for r in range(rows.start, rows.start + n_before)}
+    category = corpus.items[corpus.item_ids[target_item]].category
+    low_same = [r for r in low if corpus.items[corpus.item_ids[int(c.item[r])]].category == category]
+    same_rows = set(low_same)
+    low_other = [r for r in low if r not in same_rows]
+    seen_before = {int(c.item[r]) for r in range(rows.start, rows.start + n_before)}
+    rng = seed_rng(cfg.seed, key)
+
+    def take_low(candidates: list[int]) -> None:
+        for r in candidates:
+            it = int(c.item[r])
+            if len(chosen) < cfg.n_negatives and it not in chosen:
+                chosen.append(it)
+                sources.append("rated_low")
+
+    def draw(pool: list[int], firsts: list[int], source: NegativeSource) -> None:
+        need = cfg.n_negatives - len(chosen)
+        if need <= 0:
+            return
         excluded = seen_before | {target_item} | set(chosen)
-        rng = seed_rng(cfg.seed, key)
-        category = corpus.items[corpus.item_ids[target_item]].category
-        for pool, firsts, source in ((cat_sorted[category], cat_first[category], "same_category"),
-                                     (all_sorted, all_first, "catalog")):
-            existing = pool[:bisect_left(firsts, t_ms)]
-            candidates = [i for i in existing if i not in excluded]
-            need = cfg.n_negatives - len(chosen)
-            if candidates and need > 0:
-                picks = rng.choice(len(candidates), size=min(need, len(candidates)), replace=False)
-                for p in picks:
-                    chosen.append(candidates[int(p)])
-                    sources.append(source)  # type: ignore[arg-type]
-                    excluded.add(candidates[int(p)])
+        existing = pool[:bisect_left(firsts, t_ms)]
+        candidates = [i for i in existing if i not in excluded]
+        if candidates:
+            picks = rng.choice(len(candidates), size=min(need, len(candidates)), replace=False)
+            for p in picks:
+                chosen.append(candidates[int(p)])
+                sources.append(source)
+
+    if cfg.negative_scope == "any":
+        take_low(low)
+    else:
+        take_low(low_same)
+    draw(cat_sorted[category], cat_first[category], "same_category")
+    take_low(low_other)
+    draw(all_sorted, all_first, "catalog")
     return tuple(corpus.item_ids[i] for i in chosen), tuple(sources)
 
 

@@ -54,11 +54,28 @@ def test_negatives_prefer_real_low_ratings_then_same_category() -> None:
             elif src == "same_category":
                 assert corpus.items[neg].category == corpus.items[s.target.item].category
                 assert neg not in {h.item for h in s.history}
-        # Rule order: every rated_low negative comes before any sampled one.
-        kinds = list(s.negative_sources)
-        assert kinds == sorted(kinds, key=lambda k: k != "rated_low")
+        # Rule order: same-category low ratings, same-category draws, other low ratings, catalog.
+        target_cat = corpus.items[s.target.item].category
+
+        def rank(neg: str, src: str, cat: str = target_cat) -> int:
+            if src == "rated_low":
+                return 0 if corpus.items[neg].category == cat else 2
+            return 1 if src == "same_category" else 3
+
+        ranks = [rank(n, src) for n, src in zip(s.negatives, s.negative_sources, strict=True)]
+        assert ranks == sorted(ranks)
     assert any(src == "rated_low" for s in seeds for src in s.negative_sources)
     assert any(src == "same_category" for s in seeds for src in s.negative_sources)
+
+
+def test_negative_scope_any_puts_every_real_rejection_first() -> None:
+    corpus = _corpus()
+    seeds = make_seeds(corpus, SeedConfig(min_history=2, n_negatives=3, negative_scope="any"))
+    for s in seeds:
+        kinds = list(s.negative_sources)
+        assert kinds == sorted(kinds, key=lambda k: k != "rated_low")
+    scoped = make_seeds(corpus, SeedConfig(min_history=2, n_negatives=3))
+    assert [s.negatives for s in seeds] != [s.negatives for s in scoped]
 
 
 def test_seeds_are_deterministic_and_keys_unique() -> None:
