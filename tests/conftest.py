@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # Session- and module-scoped fixtures run before any function-scoped one: set the cache folder
+    # here too, so no fixture ever writes into the developer's real cache.
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CONVREC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+    yield
+    mp.undo()
 
 
 @pytest.fixture(autouse=True)

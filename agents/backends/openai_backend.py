@@ -1,0 +1,204 @@
+"""OpenAIBackend: a ChatCompletionClient for any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp).
+
+Built on the ``openai`` SDK directly rather than autogen's OpenAI client, because we need what that
+client does not give: JSON requests in the shape a server accepts (``json_mode``), token counting
+without a network, our own errors (``RateLimited`` with Retry-After, ...), and usage and cost per call.
+The SDK's own retries are off (``max_retries=0``): the engine owns retries, so every one is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from autogen_core import CancellationToken
+from autogen_core.models import CreateResult, LLMMessage
+from autogen_core.tools import Tool, ToolSchema
+from pydantic import BaseModel
+
+from agents.backends.base import RecordingClient
+from agents.backends.config import BackendConfig
+from agents.backends.tokens import TiktokenCounter, TokenCounter
+from agents.backends.wire import JsonOutput, finish_reason, response_format, to_chat_dicts
+from agents.errors import (
+    BackendConfigError,
+    LLMError,
+    LLMRequestRejected,
+    LLMServerError,
+    LLMTimeout,
+    RateLimited,
+)
+
+__all__ = ["OpenAIBackend", "parse_retry_after"]
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+# The SDK refuses an empty key; servers that need none (vLLM, llama.cpp, Ollama) ignore this one.
+_NO_KEY = "no-key"
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
+    """Seconds to wait per ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date); None if absent."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if (ms := lowered.get("retry-after-ms")) is not None:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class OpenAIBackend(RecordingClient):
+    """A ChatCompletionClient for an OpenAI-compatible ``/v1/chat/completions`` endpoint."""
+
+    provider = "openai"
+
+    def __init__(self, config: BackendConfig, *, counter: TokenCounter | None = None,
+                 http_client: Any = None) -> None:
+        try:
+            import openai
+        except ImportError as exc:  # a declared dependency, so this is a broken install
+            raise BackendConfigError("the openai package is not installed") from exc
+        super().__init__(config, counter or TiktokenCounter(config.model))
+        key = config.resolve_api_key()
+        self._openai = openai
+        # base_url and api_key are always passed: the SDK would otherwise read OPENAI_* variables,
+        # and the config must be the only thing that decides where calls go.
+        self._client = openai.AsyncOpenAI(
+            api_key=key.get_secret_value() if key is not None else _NO_KEY,
+            base_url=config.base_url or OPENAI_BASE_URL,
+            timeout=config.timeout_s,
+            max_retries=0,
+            http_client=http_client,
+        )
+
+    def _request(self, messages: Sequence[LLMMessage], json_output: JsonOutput,
+                 extra_create_args: Mapping[str, Any]) -> dict[str, Any]:
+        c = self._config
+        kwargs: dict[str, Any] = {"model": c.model, "messages": to_chat_dicts(messages, model=c.model),
+                                  "temperature": c.temperature, "max_tokens": c.max_tokens}
+        if c.seed is not None:
+            kwargs["seed"] = c.seed
+        extra = dict(extra_create_args)
+        for name in ("temperature", "max_tokens", "seed"):  # per-call overrides of the config
+            if name in extra:
+                kwargs[name] = extra.pop(name)
+        rf = response_format(json_output, c.json_mode)
+        if rf is not None:
+            # Through extra_body, so the exact dict reaches the server (llama.cpp's "schema" key
+            # is not part of the SDK's typed response_format).
+            extra["response_format"] = rf
+        if extra:
+            kwargs["extra_body"] = extra
+        return kwargs
+
+    async def create(
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = (),
+        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+    ) -> CreateResult:
+        self._check_request(messages, tools, json_output)
+        kwargs = self._request(messages, json_output, extra_create_args)
+        req_hash = self._hash(messages, json_output, extra_create_args)
+        started = time.perf_counter()
+        task = asyncio.ensure_future(self._client.chat.completions.create(**kwargs))
+        if cancellation_token is not None:
+            cancellation_token.link_future(task)
+        try:
+            result = await task
+        except self._openai.OpenAIError as exc:
+            raise self._map_error(exc) from exc
+        if not result.choices:
+            raise LLMServerError("the server answered with no choices", model=self._config.model)
+        choice = result.choices[0]
+        usage = result.usage
+        return self._finish(
+            messages=messages, content=choice.message.content or "",
+            finish=finish_reason(choice.finish_reason),
+            input_tokens=usage.prompt_tokens if usage else None,
+            output_tokens=usage.completion_tokens if usage else None,
+            started=started, req_hash=req_hash, response_model=result.model, json_output=json_output)
+
+    async def create_stream(
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = (),
+        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        """Text chunks as the server sends them, then the CreateResult with the call's usage."""
+        self._check_request(messages, tools, json_output)
+        kwargs = self._request(messages, json_output, extra_create_args)
+        req_hash = self._hash(messages, json_output, extra_create_args)
+        started = time.perf_counter()
+        parts: list[str] = []
+        finish = "unknown"
+        input_tokens = output_tokens = None
+        response_model: str | None = None
+        try:
+            stream = await self._client.chat.completions.create(
+                **kwargs, stream=True, stream_options={"include_usage": True})
+            async for chunk in stream:
+                if cancellation_token is not None and cancellation_token.is_cancelled():
+                    await stream.close()
+                    raise asyncio.CancelledError
+                response_model = chunk.model or response_model
+                if chunk.usage is not None:
+                    input_tokens, output_tokens = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
+                for ch in chunk.choices:
+                    if ch.delta.content:
+                        parts.append(ch.delta.content)
+                        yield ch.delta.content
+                    if ch.finish_reason is not None:
+                        finish = finish_reason(ch.finish_reason)
+        except self._openai.OpenAIError as exc:
+            raise self._map_error(exc) from exc
+        yield self._finish(messages=messages, content="".join(parts), finish=finish,
+                           input_tokens=input_tokens, output_tokens=output_tokens, started=started,
+                           req_hash=req_hash, response_model=response_model, json_output=json_output)
+
+    def _map_error(self, exc: Exception) -> LLMError:
+        """The SDK's exception as ours; the message carries the server's words, never the key."""
+        o = self._openai
+        model = self._config.model
+        if isinstance(exc, o.APITimeoutError):
+            return LLMTimeout(f"no answer within {self._config.timeout_s:g} s", model=model)
+        if isinstance(exc, o.APIConnectionError):
+            return LLMServerError(f"connection failed: {exc.__cause__ or exc}", model=model)
+        if isinstance(exc, o.RateLimitError):
+            return RateLimited(f"rate limited (429): {exc.message}", model=model,
+                               retry_after=parse_retry_after(exc.response.headers))
+        if isinstance(exc, o.APIStatusError):
+            status = exc.status_code
+            if status >= 500:
+                return LLMServerError(f"server error {status}: {exc.message}", model=model, status=status)
+            return LLMRequestRejected(f"request rejected ({status}): {exc.message}", model=model,
+                                      status=status)
+        # APIResponseValidationError and anything else the SDK raises about an unreadable answer.
+        return LLMServerError(f"unreadable answer: {type(exc).__name__}: {exc}", model=model)
+
+    async def close(self) -> None:
+        """Close the HTTP connection pool."""
+        await self._client.close()

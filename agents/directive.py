@@ -1,0 +1,290 @@
+"""The machine-readable directive: what one agent turn must do, embedded in the last prompt message.
+
+Every agent prompt ends with a block::
+
+    <<<CONVREC-DIRECTIVE v1>>>
+    {"role": "user", "node": "elicit", ...}
+    <<<END-CONVREC-DIRECTIVE>>>
+
+A real LLM reads the natural-language instructions around it (see agents.prompts); the scripted
+backend (agents.scripted) parses it and writes the turn deterministically. The JSON carries the node,
+this role's acts, exchange and attempt, the node's bindings with untrusted evidence scrubbed of names
+the speaker must not say yet, persona knobs, retry feedback and a seed string.
+
+The block is unambiguous: inside the JSON every ``<`` and ``>`` is written as ``\\u003c`` /
+``\\u003e`` (still valid JSON, the same value), so review text can never contain a marker, and the
+parser takes the LAST start marker of the message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agents.catalog import normalise_tokens
+from agents.dialog import NodeRequest, Speaker
+from agents.personas import Persona, PersonaKnobs
+from agents.search import SearchHit
+from planners.nodes import NodeKind
+from planners.plan import DialogPlan, NodeBinding
+from profiling.errors import ConvRecError
+from profiling.profiles import Aspect
+
+__all__ = ["DIRECTIVE_END", "DIRECTIVE_START", "AspectNote", "Directive", "DirectiveError", "Hit",
+           "build_directive", "directive_seed", "parse_directive", "render_directive", "speakable_name",
+           "target_on_table"]
+
+DIRECTIVE_VERSION = 1
+DIRECTIVE_START = f"<<<CONVREC-DIRECTIVE v{DIRECTIVE_VERSION}>>>"
+DIRECTIVE_END = "<<<END-CONVREC-DIRECTIVE>>>"
+
+_Frozen = ConfigDict(frozen=True, extra="forbid")
+
+
+class DirectiveError(ConvRecError):
+    """Raised when a prompt holds no directive block, or its block is not a valid Directive."""
+
+
+class AspectNote(BaseModel):
+    """Community sentiment of one aspect of one item (e.g. what to praise a proposed alternative for)."""
+
+    model_config = _Frozen
+
+    name: str
+    sentiment: float
+    mentions: int
+    trend: float
+    evidence: tuple[str, ...] = ()
+
+
+class Hit(BaseModel):
+    """A catalog search hit as the prompt shows it."""
+
+    model_config = _Frozen
+
+    item: str
+    title: str
+    score: float
+    aspects: tuple[tuple[str, float, int], ...]
+
+
+class Directive(BaseModel):
+    """Everything needed to write one turn of one role, with no access to anything else."""
+
+    model_config = _Frozen
+
+    version: Literal[1] = DIRECTIVE_VERSION
+    role: Speaker
+    node: NodeKind
+    node_index: int
+    state: str
+    acts: tuple[str, ...] = Field(description="this role's acts in the node")
+    opens: bool = Field(description="this role speaks first in each exchange of the node")
+    exchange: int
+    attempt: int
+    final_exchange: bool
+    min_turns: int
+    max_turns: int
+    category: str = Field(description="what kind of item the user is shopping for")
+    binding: NodeBinding = Field(description="the node's slots, evidence scrubbed of names not to say yet")
+    revealed_before: tuple[str, ...] = Field((), description="aspect names revealed in earlier nodes")
+    target_on_table: bool = Field(description="the target has been recommended and not displaced since")
+    alternative_praise: AspectNote | None = Field(
+        None, description="recommend_alternative: the proposed item's best-reviewed aspect, if any")
+    search: tuple[Hit, ...] = Field((), description="system: catalog search results for what the user said")
+    persona: str
+    knobs: PersonaKnobs
+    feedback: tuple[str, ...] = ()
+    seed: str = Field(description="hex digest seeding the realizer: dialog, node, attempt, exchange, role")
+
+
+@lru_cache(maxsize=1)
+def _valence() -> dict[str, float]:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return dict(SentimentIntensityAnalyzer().lexicon)
+
+
+@lru_cache(maxsize=4096)
+def speakable_name(name: str) -> str:
+    """An aspect name as a person would say it: discovered names look like ``fragrance / scent / smell``.
+
+    The first of the " / "-separated phrases that carries no sentiment of its own (stage 1 sometimes
+    names an aspect after an opinion word such as "impressed"); the first phrase when all do.
+    """
+    parts = [p.strip() for p in name.split("/") if p.strip()]
+    if len(parts) <= 1:
+        return name.strip()
+    lex = _valence()
+    for part in parts:
+        if not any(w in lex for w in part.lower().split()):
+            return part
+    return parts[0]
+
+
+def directive_seed(plan: DialogPlan, node_index: int, attempt: int, exchange: int, role: Speaker) -> str:
+    """The realizer's seed: equal (run seed, seed key, node, attempt, exchange, role), equal text."""
+    key = f"{plan.run_seed}|{plan.seed_key}|{node_index}|{attempt}|{exchange}|{role}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def target_on_table(plan: DialogPlan, node_index: int) -> bool:
+    """Whether the target was recommended before node ``node_index`` and no alternative displaced it."""
+    on = False
+    for node in plan.nodes[:node_index]:
+        if node.type == "recommend_target":
+            on = True
+        elif node.type == "recommend_alternative":
+            on = False
+    return on
+
+
+_ARTICLES = frozenset({"the", "a", "an", "of", "and"})
+
+
+def _aspect_terms(aspect: Aspect | None) -> list[list[str]]:
+    if aspect is None:
+        return []
+    terms = []
+    for text in (*aspect.name.split("/"), *aspect.phrases):
+        toks = [t for t in normalise_tokens(text) if t not in _ARTICLES]
+        if toks:
+            terms.append(toks)
+    return terms
+
+
+def _scrub(value: Any, banned: list[list[str]], aspects: Mapping[int, Aspect]) -> Any:
+    """Keep the evidence sentences that are visibly about their fact's aspect and name no banned title.
+
+    Stage 1 assigns sentences to aspects by clustering, so a user's "evidence" on one aspect can be a
+    sentence about another; quoting it would state a preference the plan did not bind. And a review
+    may name the hidden target.
+    """
+    if isinstance(value, dict):
+        terms = _aspect_terms(aspects.get(value["aspect"])) if isinstance(value.get("aspect"), int) else None
+        out = {}
+        for k, v in value.items():
+            if k == "evidence" and isinstance(v, list):
+                out[k] = [s for s in v
+                          if not _names_any(s, banned) and (terms is None or _names_any(s, terms))]
+            else:
+                out[k] = _scrub(v, banned, aspects)
+        return out
+    if isinstance(value, list):
+        return [_scrub(v, banned, aspects) for v in value]
+    return value
+
+
+def _names_any(text: str, banned: list[list[str]]) -> bool:
+    toks = normalise_tokens(text)
+    return any(
+        b and any(toks[i:i + len(b)] == b for i in range(len(toks) - len(b) + 1)) for b in banned
+    )
+
+
+def _category(request: NodeRequest) -> str:
+    raw = next((n.need for n in request.plan.nodes if n.need), None) or request.context.target.category
+    # Metadata capitalises categories ("Running Shoes"); a shopper says "running shoes".
+    return " ".join(w if w.isupper() else w.lower() for w in raw.split()) if raw else "products"
+
+
+def _praise(request: NodeRequest) -> AspectNote | None:
+    neg = request.node.negative
+    if neg is None:
+        return None
+    prof = request.context.negative(neg.item)
+    if prof is None:
+        return None
+    best = max(
+        (s for s in prof.aspects if s.sentiment > 0.05 and s.mentions > 0 and s.aspect != neg.user.aspect),
+        key=lambda s: (s.sentiment * min(1.0, s.mentions / 5), -s.aspect),
+        default=None,
+    )
+    if best is None:
+        return None
+    name = request.context.aspects[best.aspect].name
+    return AspectNote(name=name, sentiment=best.sentiment, mentions=best.mentions, trend=best.trend,
+                      evidence=best.evidence[:2])
+
+
+def build_directive(
+    request: NodeRequest,
+    role: Speaker,
+    persona: Persona,
+    search: tuple[SearchHit, ...] | list[SearchHit] = (),
+) -> Directive:
+    """The directive of ``role``'s next turn for ``request``.
+
+    Evidence naming the target is dropped while the target is not on the table (the user must not
+    name it before it is recommended, the system must not recommend it early), and so is evidence
+    that does not mention its aspect by name or top phrase.
+    """
+    node = request.node
+    plan = request.plan
+    on_table = target_on_table(plan, node.index) or (node.type == "recommend_target" and role == "user")
+    banned: list[list[str]] = []
+    if not on_table and node.type != "recommend_target":
+        title = request.context.target.title or request.context.target.item
+        banned = [normalise_tokens(title), normalise_tokens(request.context.target.item)]
+    scrubbed = _scrub(node.model_dump(mode="json"), banned, request.context.aspects)
+    binding = NodeBinding.model_validate(scrubbed)
+    revealed: list[str] = []
+    for earlier in plan.nodes[: node.index]:
+        names = [f.name for f in earlier.reveals]
+        for slot in (earlier.clarification, earlier.negative, earlier.critique):
+            if slot is not None:
+                names.append(slot.user.name)
+        revealed.extend(n for n in names if n not in revealed)
+    return Directive(
+        role=role,
+        node=node.type,
+        node_index=node.index,
+        state=node.state,
+        acts=node.user_acts if role == "user" else node.system_acts,
+        opens=node.opener == role,
+        exchange=request.exchange,
+        attempt=request.attempt,
+        final_exchange=request.final_exchange,
+        min_turns=node.min_turns,
+        max_turns=node.max_turns,
+        category=_category(request),
+        binding=binding,
+        revealed_before=tuple(revealed),
+        target_on_table=on_table,
+        alternative_praise=_praise(request) if role == "system" else None,
+        search=tuple(Hit(item=h.item, title=h.title, score=h.score, aspects=h.aspects) for h in search),
+        persona=persona.name,
+        knobs=persona.knobs,
+        feedback=request.feedback,
+        seed=directive_seed(plan, node.index, request.attempt, request.exchange, role),
+    )
+
+
+def render_directive(directive: Directive) -> str:
+    """The directive between its markers; angle brackets inside are JSON-escaped so no marker can appear."""
+    body = directive.model_dump_json().replace("<", "\\u003c").replace(">", "\\u003e")
+    return f"{DIRECTIVE_START}\n{body}\n{DIRECTIVE_END}"
+
+
+def parse_directive(text: str) -> Directive:
+    """The directive of the last block in ``text``; DirectiveError when there is none or it is invalid."""
+    start = text.rfind(DIRECTIVE_START)
+    if start < 0:
+        raise DirectiveError("no directive block in the prompt's last message")
+    body_start = start + len(DIRECTIVE_START)
+    end = text.find(DIRECTIVE_END, body_start)
+    if end < 0:
+        raise DirectiveError("directive block has no end marker")
+    try:
+        return Directive.model_validate(orjson.loads(text[body_start:end]))
+    except orjson.JSONDecodeError as exc:
+        raise DirectiveError(f"directive block is not JSON: {exc}") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise DirectiveError(f"directive block is invalid at {loc!r}: {err['msg']}") from None

@@ -1,0 +1,103 @@
+"""The failures the agents package owns: model calls, backend set-up and dialog fidelity.
+
+::
+
+    ConvRecError                        (profiling.errors)
+    ├── LLMError                        a model call failed
+    │   ├── RateLimited                 429: wait ``retry_after`` seconds (None: the server said nothing)
+    │   ├── LLMTimeout                  no answer within the time allowed
+    │   ├── LLMServerError              5xx, a dropped connection or an unreadable body: worth retrying
+    │   ├── LLMRequestRejected          4xx other than 429: the request itself is wrong, do not retry
+    │   ├── UnsupportedRequest          asked for tools/images/JSON the model or backend cannot do
+    │   └── BadOutput                   the model answered, but not in the form asked for
+    ├── BackendConfigError              a backend cannot be built (missing key variable, runtime, model file)
+    └── FidelityError                   a dialog cannot satisfy its validators
+
+``retryable`` on each LLM error tells the engine (issue #6) whether the same call may simply be tried
+again; ``BadOutput`` is not retryable as-is, because the executor retries it at the node level with
+the reasons in the prompt.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from profiling.errors import ConvRecError
+
+__all__ = [
+    "BackendConfigError",
+    "BadOutput",
+    "FidelityError",
+    "LLMError",
+    "LLMRequestRejected",
+    "LLMServerError",
+    "LLMTimeout",
+    "RateLimited",
+    "UnsupportedRequest",
+]
+
+
+class LLMError(ConvRecError):
+    """Raised when a model call fails; names the model so a log line says which endpoint misbehaved."""
+
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, model: str | None = None) -> None:
+        self.message = message
+        self.model = model
+        super().__init__(f"{model}: {message}" if model else message)
+
+
+class RateLimited(LLMError):
+    """Raised when the server answers 429; ``retry_after`` is its Retry-After in seconds, or None."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, model: str | None = None, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, model=model)
+
+
+class LLMTimeout(LLMError):
+    """Raised when a model call gets no complete answer within its time limit."""
+
+    retryable = True
+
+
+class LLMServerError(LLMError):
+    """Raised when the server fails (5xx), the connection drops, or the body cannot be read."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, model: str | None = None, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message, model=model)
+
+
+class LLMRequestRejected(LLMError):
+    """Raised when the server rejects the request (4xx other than 429, e.g. a bad key or an unknown model)."""
+
+    def __init__(self, message: str, *, model: str | None = None, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message, model=model)
+
+
+class UnsupportedRequest(LLMError):
+    """Raised before sending when a request needs what the model or backend lacks (tools, images, JSON)."""
+
+
+class BadOutput(LLMError):
+    """Raised when the model's answer is not in the form asked for (not JSON, not matching the schema)."""
+
+    def __init__(self, message: str, *, model: str | None = None, content: str = "") -> None:
+        # The raw answer travels with the error so the retry prompt can quote what went wrong.
+        self.content = content
+        super().__init__(message, model=model)
+
+
+class BackendConfigError(ConvRecError):
+    """Raised when a backend cannot be built: a missing API-key variable, runtime package or model file."""
+
+
+class FidelityError(ConvRecError):
+    """Raised when a dialog cannot satisfy its validators within its retries (names dialog and node)."""

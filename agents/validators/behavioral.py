@@ -1,0 +1,221 @@
+"""Behavioral fidelity: does what each side says agree with the profiles, the catalog and real behaviour?
+
+Five rule validators:
+
+- ``behavioral.preference_polarity``: where the user states preferences (greet, elicit, clarify),
+  each clause on an aspect of their profile carries the profile's polarity (a complaint about an
+  aspect they complain about, praise for one they praise), and no bound aspect is dismissed;
+- ``behavioral.target_hidden``: neither side names the target before the recommend_target node,
+  and the user never names it before the system has;
+- ``behavioral.catalog_only``: every product-like name the system writes is a catalog item;
+- ``behavioral.sentiment_claims``: no system claim about an aspect of an item has the opposite sign
+  of the item's community sentiment (outside a dead zone around 0);
+- ``behavioral.real_behaviour``: the user declines the negative (for the bound reason), does not
+  decline the target, and accepts the target in accept, as the seed's real choice says.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agents.validators.rule import RuleValidator
+from agents.validators.signals import (
+    accepts,
+    clauses,
+    declines,
+    item_referenced,
+    mentioned_aspects,
+    stance,
+    unknown_product_names,
+)
+from agents.validators.view import AttemptView, bound_facts
+
+__all__ = ["CatalogOnlyValidator", "PolarityValidator", "RealBehaviourValidator", "SentimentClaimsValidator",
+           "TargetHiddenValidator", "behavioral_validators"]
+
+_STATING_NODES = ("greet", "elicit", "clarify")
+_DISMISS = re.compile(r"\b(?:(?:do not|don't|doesn't|does not) (?:really )?(?:care|matter|mind)|"
+                      r"not (?:important|a priority|an issue)|indifferent|whatever)\b", re.I)
+# Words by which a clause talks about an item rather than about the speaker or the listener.
+_ITEM_WORDS = re.compile(r"\b(?:it|its|it's|this one|that one|this model|buyers|reviewers|reviews|owners|"
+                         r"customers|users|people|the community)\b", re.I)
+_SECOND_PERSON = re.compile(r"\b(?:you|your|you're|you've)\b", re.I)
+
+
+def _polarity_word(sign: int) -> str:
+    return "positively" if sign > 0 else "negatively"
+
+
+class PolarityValidator(RuleValidator):
+    """The user's statements on aspects agree with their profile's polarity."""
+
+    name = "behavioral.preference_polarity"
+    kind = "behavioral"
+    dead_zone = 0.25
+
+    def reasons(self, view: AttemptView) -> list[str]:
+        n = view.data.node
+        if n.type not in _STATING_NODES:
+            return []
+        profile = view.data.context.user
+        bound = {f.aspect: f for f in bound_facts(view.data)}
+        expected: dict[int, int] = {p.aspect: (1 if p.weight > 0 else -1) for p in profile.preferences
+                                    if p.weight != 0}
+        expected.update({a: f.polarity for a, f in bound.items()})
+        table = [t for t in view.table if t.aspect in expected]
+        out: list[str] = []
+        for clause in clauses(view.joined("user")):
+            clause = view.without_titles(clause).strip()
+            judged = [a for a in mentioned_aspects(clause, table) if a in bound]
+            if not judged:
+                # An aspect the node does not bind is judged only when named outright, and alone.
+                found = mentioned_aspects(clause, table, primary_only=True)
+                judged = found if len(found) == 1 else []
+            if not judged:
+                continue
+            if _DISMISS.search(clause) and any(a in bound for a in judged):
+                for a in judged:
+                    out.append(f"The user dismissed '{view.terms(a).label}' (\"{clause}\") although it is a "
+                               "preference they hold; state it as something that matters to them.")
+                continue
+            s = stance(clause, view.table, dead_zone=self.dead_zone)
+            # Two aspects sharing a word ("build") with opposite polarities: only a clause no reading of
+            # which agrees with the profile is a contradiction.
+            if s == 0 or any(expected[a] == s for a in judged):
+                continue
+            for a in judged:
+                if s != expected[a]:
+                    label = (bound[a].name if a in bound else view.terms(a).name).split(" / ")[0]
+                    want = "praise or want it" if expected[a] > 0 else "complain about it or worry about it"
+                    out.append(f"The user spoke {_polarity_word(s)} about '{label}' (\"{clause}\"), but "
+                               f"their profile speaks of it {_polarity_word(expected[a])}; {want} instead.")
+        return out
+
+
+class TargetHiddenValidator(RuleValidator):
+    """The target is not named before its recommendation (and never first by the user)."""
+
+    name = "behavioral.target_hidden"
+    kind = "behavioral"
+
+    def reasons(self, view: AttemptView) -> list[str]:
+        plan, n = view.data.plan, view.data.node
+        title = view.title(plan.target)
+        rec = view.recommend_index(("recommend_target",))
+        out: list[str] = []
+        recommended = rec is not None and n.index > rec
+        for t in view.turns:
+            text = view.without_titles(t.text, keep=plan.target)
+            named = item_referenced(text, title) or plan.target in view.data.catalog.mentions(t.text)
+            if named and not recommended:
+                if rec is not None and n.index == rec and t.speaker == "system":
+                    recommended = True  # the recommendation itself
+                    continue
+                out.append(f"The {t.speaker} named '{title}' (the target) in {n.type} before the system "
+                           "recommended it; do not name it until the recommendation node.")
+        return out
+
+
+class CatalogOnlyValidator(RuleValidator):
+    """Every product-like name the system writes is in the catalog."""
+
+    name = "behavioral.catalog_only"
+    kind = "behavioral"
+
+    def reasons(self, view: AttemptView) -> list[str]:
+        ctx = view.data.context
+        vocab = [a.name for a in ctx.aspects.values()] + [p for a in ctx.aspects.values() for p in a.phrases]
+        vocab += [ctx.target.category, view.data.plan.persona]
+        out: list[str] = []
+        for text in view.texts("system"):
+            for name in unknown_product_names(text, view.data.catalog, vocab):
+                hint = f" (here: '{view.title(view.focus_item)}')" if view.focus_item else ""
+                out.append(f"The system named '{name}', which is not in the catalog; name only catalog "
+                           f"items{hint}.")
+        return out
+
+
+class SentimentClaimsValidator(RuleValidator):
+    """No system claim about an item's aspect contradicts the item's community sentiment."""
+
+    name = "behavioral.sentiment_claims"
+    kind = "behavioral"
+    dead_zone = 0.15  # |community sentiment| below this: the community has no clear view to contradict
+    claim_zone = 0.25  # |stance score| below this: the system made no clear claim
+
+    def reasons(self, view: AttemptView) -> list[str]:
+        profiles = view.item_profiles
+        cat = view.data.catalog
+        out: list[str] = []
+        for clause in clauses(view.joined("system")):
+            named = [i for i in cat.mentions(clause) if i in profiles]
+            named += [i for i in profiles if i not in named and item_referenced(clause, view.title(i))]
+            if not named:
+                if view.focus_item is None or not _ITEM_WORDS.search(clause) or _SECOND_PERSON.search(clause):
+                    continue
+                named = [view.focus_item]
+            bare = view.without_titles(clause)
+            aspects = mentioned_aspects(bare, view.table)
+            if not aspects:
+                continue
+            s = stance(bare, view.table, dead_zone=self.claim_zone)
+            if s == 0:
+                continue
+            for item in named:
+                prof = profiles.get(item)
+                if prof is None:
+                    continue
+                # A word two aspects share ("build") means the one the node binds, when it binds one.
+                mine = [a for a in aspects if (item, a) in view.bound_community] or aspects
+                clear = [(a, c) for a in mine if (c := prof.aspect(a)) is not None
+                         and abs(c.sentiment) >= self.dead_zone]
+                # As for preferences: a claim some reading of which agrees with the reviews stands.
+                if any((c.sentiment > 0) == (s > 0) for _, c in clear):
+                    continue
+                for a, comm in clear:
+                    out.append(f"The system said the '{view.terms(a).label}' of '{view.title(item)}' is "
+                               f"{'good' if s > 0 else 'bad'} (\"{clause}\"), but its community "
+                               f"sentiment is {comm.sentiment:+.2f}; describe it as the reviews do.")
+        return out
+
+
+class RealBehaviourValidator(RuleValidator):
+    """Acceptance and rejection match the seed: the negative declined (for its reason), the target taken."""
+
+    name = "behavioral.real_behaviour"
+    kind = "behavioral"
+
+    def reasons(self, view: AttemptView) -> list[str]:
+        n = view.data.node
+        user = view.joined("user")
+        target = view.title(view.data.plan.target)
+        out: list[str] = []
+        if n.type == "recommend_alternative" and n.negative is not None:
+            neg = n.negative
+            if accepts(user) or not declines(user):
+                out.append(f"The user must decline '{neg.title}' (in reality they did not choose it); "
+                           "they did not turn it down.")
+            reason = view.terms(neg.user.aspect, neg.user.name)
+            if not mentioned_aspects(user, [reason]):
+                out.append(f"The user must give their reason for declining '{neg.title}': its "
+                           f"'{reason.label}'.")
+        elif n.type == "refine" and n.critique is not None and accepts(user):
+            out.append(f"The user accepted '{n.critique.title}', which they declined before; "
+                       "keep critiquing it.")
+        elif n.type == "recommend_target" and declines(user) and not accepts(user):
+            out.append(f"The user turned down '{target}', but in reality they chose it; consider it instead.")
+        elif n.type == "accept":
+            # By title: two catalog items may share one (different sellers of the same product).
+            others = [i for i in view.data.catalog.mentions(user) if view.title(i) != target]
+            if others:
+                out.append(f"In accept the user chose '{view.title(others[0])}'; they must accept "
+                           f"'{target}', the item they really chose.")
+            elif declines(user) or not accepts(user):
+                out.append(f"In accept the user must accept '{target}' (the item they really chose).")
+        return out
+
+
+def behavioral_validators() -> list[RuleValidator]:
+    """One of each behavioral rule validator."""
+    return [PolarityValidator(), TargetHiddenValidator(), CatalogOnlyValidator(), SentimentClaimsValidator(),
+            RealBehaviourValidator()]

@@ -1,0 +1,211 @@
+"""``python -m profiling.run``: run stage 1 (aspects, sentiment, profiles) on a dataset and store it.
+
+Prints the aspect table (name, top phrases, size, mean sentiment), the encoder, the time of each
+step and where the store was written. A ConvRecError (bad input, missing encoder) is printed as one
+line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from profiling.corpus import Corpus
+from profiling.errors import ConvRecError, DataError
+
+if TYPE_CHECKING:
+    from profiling.pipeline import ProfilingResult
+
+__all__ = ["build_parser", "main"]
+
+DATASETS = ("sample", "amazon2023", "amazon2018", "yelp", "mobilerec")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser (every option documented with its default)."""
+    p = argparse.ArgumentParser(
+        prog="python -m profiling.run",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Discover aspects in review sentences, score their sentiment and build time-decayed "
+        "user profiles and item sentiment trajectories; write them to a store folder.",
+    )
+    d = p.add_argument_group("data")
+    d.add_argument(
+        "--data",
+        choices=DATASETS,
+        default="sample",
+        help="dataset kind; 'sample' is the generated sample world (no files needed)",
+    )
+    d.add_argument("--reviews", type=Path, help="review file (required unless --data sample)")
+    d.add_argument("--meta", type=Path, help="item metadata file (Yelp: the business file); optional")
+    d.add_argument("--limit", type=int, help="keep at most this many reviews; None = all")
+    d.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="stop at the first bad record, or skip bad records and count them",
+    )
+    d.add_argument("--world-reviews", type=int, default=15000, help="sample world only: number of reviews")
+    d.add_argument("--world-users", type=int, default=500, help="sample world only: number of users")
+    d.add_argument("--world-items", type=int, default=300, help="sample world only: number of items")
+    d.add_argument("--world-seed", type=int, default=0, help="sample world only: generator seed")
+    m = p.add_argument_group("model")
+    m.add_argument(
+        "--encoder",
+        choices=("fast", "minilm"),
+        default="fast",
+        help="sentence encoder: fast = model2vec distilled from MiniLM, minilm = all-MiniLM-L6-v2",
+    )
+    m.add_argument("--k", type=int, default=20, help="number of aspects to discover")
+    m.add_argument(
+        "--method",
+        choices=("contrastive", "spherical", "kmeans"),
+        default="contrastive",
+        help="aspect discovery method",
+    )
+    m.add_argument(
+        "--sentiment",
+        choices=("calibrated", "vader"),
+        default="calibrated",
+        help="calibrated VADER or raw VADER compound",
+    )
+    m.add_argument(
+        "--calibration",
+        choices=("clothing", "corpus"),
+        default="clothing",
+        help="fit the sentiment calibration on the clothing reviews or on this corpus's ratings",
+    )
+    m.add_argument(
+        "--half-life-days",
+        type=float,
+        default=180.0,
+        help="half-life of a sentence's weight in a user profile",
+    )
+    m.add_argument(
+        "--bucket", choices=("month", "quarter", "year"), default="quarter", help="trajectory bucket"
+    )
+    m.add_argument("--smoothing", type=float, default=0.5, help="EMA carry-over of past buckets, in [0, 1)")
+    m.add_argument(
+        "--fit-until",
+        type=_aware_time,
+        default=None,
+        help="fit aspects only on reviews before this ISO time (UTC if no zone); None = on all reviews",
+    )
+    m.add_argument("--seed", type=int, default=0, help="run seed (aspect model)")
+    o = p.add_argument_group("output")
+    o.add_argument("--out", type=Path, default=Path("runs/profiling"), help="folder the store is written to")
+    o.add_argument(
+        "--no-cache", action="store_true", help="recompute even if this corpus and config ran before"
+    )
+    o.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def _aware_time(value: str) -> datetime:
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or time: {value!r}") from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _load(args: argparse.Namespace, progress: bool) -> Corpus:
+    if args.data == "sample":
+        from profiling.sample_world import WorldConfig, load_sample_world
+
+        world = WorldConfig(
+            n_reviews=args.world_reviews,
+            n_users=args.world_users,
+            n_items=args.world_items,
+            seed=args.world_seed,
+        )
+        return load_sample_world(world)
+    if args.reviews is None:
+        raise DataError(f"--data {args.data} needs --reviews PATH", kind="missing_field")
+    # Imported by name so that only the chosen loader is loaded.
+    load = getattr(importlib.import_module(f"profiling.loaders.{args.data}"), f"load_{args.data}")
+    return load(args.reviews, args.meta, on_error=args.on_error, progress=progress, limit=args.limit).corpus
+
+
+def aspect_table(result: ProfilingResult) -> Table:
+    """A rich table of the aspects of a ProfilingResult: id, name, top phrases, size, mean sentiment."""
+    table = Table(title=f"Aspects ({result.encoder})")
+    for name, justify in (
+        ("id", "right"),
+        ("name", "left"),
+        ("top phrases", "left"),
+        ("size", "right"),
+        ("mean sentiment", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for a in result.aspects:
+        table.add_row(str(a.id), a.name, ", ".join(a.phrases[:5]), f"{a.size:,}", f"{a.mean_sentiment:+.2f}")
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0, or 2 for a ConvRecError)."""
+    args = build_parser().parse_args(argv)
+    console = Console()
+    err = Console(stderr=True)
+    progress = not args.quiet
+    from profiling.aspects import AspectConfig
+    from profiling.pipeline import ProfilingConfig, load_or_run_profiling, save_result
+
+    try:
+        config = ProfilingConfig(
+            encoder=args.encoder,
+            aspects=AspectConfig(k=args.k, method=args.method),
+            sentiment=args.sentiment,
+            calibration=args.calibration,
+            half_life_days=args.half_life_days,
+            bucket=args.bucket,
+            smoothing=args.smoothing,
+            fit_until=args.fit_until,
+            seed=args.seed,
+        )
+        corpus = _load(args, progress)
+        result = load_or_run_profiling(corpus, config, cache=not args.no_cache, progress=progress)
+        out = save_result(result, args.out, corpus)
+    except ValidationError as exc:  # an option out of range (e.g. --smoothing 1.5, a world too small)
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors())
+        err.print(
+            f"error: bad option: {problems}", style="red", markup=False, highlight=False, soft_wrap=True
+        )
+        return 2
+    except ConvRecError as exc:
+        err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    console.print(aspect_table(result))
+    labelled = int((result.labels >= 0).sum())
+    console.print(
+        f"corpus: {corpus.source} · {len(corpus):,} reviews · {corpus.n_users:,} users · "
+        f"{corpus.n_items:,} items · {len(result.table):,} sentences, {labelled / len(result.table):.0%} "
+        "with an aspect"
+    )
+    console.print(f"encoder: {result.encoder}")
+    steps = " · ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+    console.print(
+        f"timings: {steps}"
+        + (" (read from the cache; timings of the run that made it)" if result.from_cache else "")
+    )
+    if result.calibration is not None and result.calibration.report is not None:
+        r = result.calibration.report
+        console.print(
+            f"sentiment calibration ({result.calibration.source}): balanced agreement with review "
+            f"polarity {r.raw_balanced:.3f} raw VADER -> {r.calibrated_balanced:.3f} calibrated"
+        )
+    console.print(f"wrote: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

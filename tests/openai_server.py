@@ -1,0 +1,256 @@
+"""A small OpenAI-compatible HTTP server for tests that must cross a real socket.
+
+Bound to 127.0.0.1 on a free port, it answers ``POST /v1/chat/completions`` (plain and streamed as
+server-sent events) and ``GET /v1/models``. Answers are a function of the request body (default:
+the last user message echoed back), usage is counted in whitespace-separated words, every request is
+recorded (path, headers, body), and concurrent requests are counted (``max_in_flight``).
+
+Fault injection is by configuration: ``fault(n, body) -> Fault | None`` is asked before request ``n``
+(1-based) is answered, and a Fault can be an HTTP status with headers (429 with or without
+Retry-After, 500, 503), a hang, a connection reset, or a truncated body. The engine's retry tests
+(issue #6) build on these.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+__all__ = ["Fault", "OpenAITestServer", "RecordedRequest", "echo_answer"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected failure: ``status`` (code + headers + body), ``hang``, ``reset`` or ``truncate``."""
+
+    kind: Literal["status", "hang", "reset", "truncate"]
+    status: int = 500
+    headers: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0  # hang: how long before answering normally (bounded by server stop)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """What the server received: path, headers (lower-cased names) and the parsed JSON body."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+
+
+def echo_answer(body: dict[str, Any]) -> str:
+    """The default answer: the last user message, prefixed, so the answer depends on the prompt."""
+    users = [m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "user"]
+    return f"You said: {users[-1] if users else ''}"
+
+
+def _words(text: str | None) -> int:
+    return len((text or "").split())
+
+
+class OpenAITestServer:
+    """Start with ``with OpenAITestServer() as server:``; ``server.base_url`` ends in ``/v1``."""
+
+    def __init__(self, answer: Callable[[dict[str, Any]], str] = echo_answer, *, model: str = "test-model",
+                 fault: Callable[[int, dict[str, Any] | None], Fault | None] | None = None,
+                 report_usage: bool = True, delay_s: float = 0.0) -> None:
+        self.answer = answer
+        self.model = model
+        self.fault = fault
+        self.report_usage = report_usage
+        self.delay_s = delay_s
+        self.requests: list[RecordedRequest] = []
+        self.handler_errors: list[str] = []  # exceptions inside handlers (expected after an injected reset)
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "server not started"
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> OpenAITestServer:
+        handler = type("Handler", (_Handler,), {"owner": self})
+        # Port 0: the OS picks a free port, so parallel test runs never collide.
+        self._server = _Server(("127.0.0.1", 0), handler)
+        self._server.owner = self
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="openai-test-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # releases hanging handlers
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> OpenAITestServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- bookkeeping used by the handler ----------------------------------------------------
+
+    def _enter(self, request: RecordedRequest) -> tuple[int, Fault | None]:
+        with self._lock:
+            self.requests.append(request)
+            n = len(self.requests)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        return n, (self.fault(n, request.body) if self.fault else None)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def _wait(self, seconds: float) -> None:
+        self._stopping.wait(seconds)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: OpenAITestServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Recorded, not printed: an injected reset makes the handler fail on purpose."""
+        import sys
+
+        self.owner.handler_errors.append(repr(sys.exc_info()[1]))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: OpenAITestServer
+    protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+    # Headers and body go out as separate writes; with Nagle on, each answer would wait ~40 ms for
+    # the client's delayed ACK.
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: tests read ``owner.requests`` instead of stderr."""
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") != "/v1/models":
+            self._send_json(404, {"error": {"message": f"no route {self.path}"}})
+            return
+        self._send_json(200, {"object": "list", "data": [
+            {"id": self.owner.model, "object": "model", "created": 0, "owned_by": "convrec-tests"}]})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        request = RecordedRequest("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        n, fault = self.owner._enter(request)
+        try:
+            self._answer(n, body, fault)
+        finally:
+            self.owner._leave()
+
+    def _answer(self, n: int, body: dict[str, Any] | None, fault: Fault | None) -> None:
+        if self.path.rstrip("/") != "/v1/chat/completions":
+            self._send_json(404, {"error": {"message": f"no route {self.path}"}})
+            return
+        if body is None or "messages" not in body:
+            self._send_json(400, {"error": {"message": "body must be JSON with messages"}})
+            return
+        if fault is not None:
+            if fault.kind == "status":
+                self._send_json(fault.status, {"error": {"message": f"injected {fault.status}",
+                                                         "type": "injected"}}, fault.headers)
+                return
+            if fault.kind == "hang":
+                self.owner._wait(fault.seconds)
+            elif fault.kind == "reset":
+                # SO_LINGER 0 makes close() send RST: the client sees "connection reset by peer".
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+                return
+        if self.owner.delay_s:
+            self.owner._wait(self.owner.delay_s)
+        text = self.owner.answer(body)
+        usage = {"prompt_tokens": sum(_words(m.get("content")) for m in body["messages"]),
+                 "completion_tokens": _words(text)}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        model = body.get("model") or self.owner.model
+        if body.get("stream"):
+            wants_usage = (body.get("stream_options") or {}).get("include_usage")
+            self._stream(text, model, usage if wants_usage else None)
+            return
+        payload: dict[str, Any] = {
+            "id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                         "finish_reason": "stop", "logprobs": None}],
+        }
+        if self.owner.report_usage:
+            payload["usage"] = usage
+        if fault is not None and fault.kind == "truncate":
+            data = json.dumps(payload).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self._send_json(200, payload)
+
+    def _stream(self, text: str, model: str, usage: dict[str, int] | None) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("connection", "close")  # no length: the stream ends when the socket closes
+        self.end_headers()
+        self.close_connection = True
+        base = {"id": "chatcmpl-stream", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": model}
+        pieces = [w + " " for w in text.split(" ")]
+        pieces[-1] = pieces[-1].rstrip(" ")
+        for i, piece in enumerate(pieces):
+            delta = {"content": piece} if i else {"role": "assistant", "content": piece}
+            self._event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if usage is not None:
+            self._event({**base, "choices": [], "usage": usage})
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+    def _event(self, obj: dict[str, Any]) -> None:
+        self.wfile.write(b"data: " + json.dumps(obj).encode() + b"\n\n")
+        self.wfile.flush()
+
+    def _send_json(self, status: int, obj: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
