@@ -8,7 +8,6 @@ line and exits with code 2.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,16 +17,13 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from profiling.corpus import Corpus
-from profiling.errors import ConvRecError, DataError
+from profiling.datasets import add_data_arguments, load_corpus
+from profiling.errors import ConvRecError
 
 if TYPE_CHECKING:
     from profiling.pipeline import ProfilingResult
 
 __all__ = ["build_parser", "main"]
-
-DATASETS = ("sample", "amazon2023", "amazon2018", "yelp", "mobilerec")
-
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser (every option documented with its default)."""
@@ -37,26 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Discover aspects in review sentences, score their sentiment and build time-decayed "
         "user profiles and item sentiment trajectories; write them to a store folder.",
     )
-    d = p.add_argument_group("data")
-    d.add_argument(
-        "--data",
-        choices=DATASETS,
-        default="sample",
-        help="dataset kind; 'sample' is the generated sample world (no files needed)",
-    )
-    d.add_argument("--reviews", type=Path, help="review file (required unless --data sample)")
-    d.add_argument("--meta", type=Path, help="item metadata file (Yelp: the business file); optional")
-    d.add_argument("--limit", type=int, help="keep at most this many reviews; None = all")
-    d.add_argument(
-        "--on-error",
-        choices=("raise", "skip"),
-        default="raise",
-        help="stop at the first bad record, or skip bad records and count them",
-    )
-    d.add_argument("--world-reviews", type=int, default=15000, help="sample world only: number of reviews")
-    d.add_argument("--world-users", type=int, default=500, help="sample world only: number of users")
-    d.add_argument("--world-items", type=int, default=300, help="sample world only: number of items")
-    d.add_argument("--world-seed", type=int, default=0, help="sample world only: generator seed")
+    add_data_arguments(p)
     m = p.add_argument_group("model")
     m.add_argument(
         "--encoder",
@@ -117,24 +94,6 @@ def _aware_time(value: str) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def _load(args: argparse.Namespace, progress: bool) -> Corpus:
-    if args.data == "sample":
-        from profiling.sample_world import WorldConfig, load_sample_world
-
-        world = WorldConfig(
-            n_reviews=args.world_reviews,
-            n_users=args.world_users,
-            n_items=args.world_items,
-            seed=args.world_seed,
-        )
-        return load_sample_world(world)
-    if args.reviews is None:
-        raise DataError(f"--data {args.data} needs --reviews PATH", kind="missing_field")
-    # Imported by name so that only the chosen loader is loaded.
-    load = getattr(importlib.import_module(f"profiling.loaders.{args.data}"), f"load_{args.data}")
-    return load(args.reviews, args.meta, on_error=args.on_error, progress=progress, limit=args.limit).corpus
-
-
 def aspect_table(result: ProfilingResult) -> Table:
     """A rich table of the aspects of a ProfilingResult: id, name, top phrases, size, mean sentiment."""
     table = Table(title=f"Aspects ({result.encoder})")
@@ -172,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             fit_until=args.fit_until,
             seed=args.seed,
         )
-        corpus = _load(args, progress)
+        corpus = load_corpus(args, progress)
         result = load_or_run_profiling(corpus, config, cache=not args.no_cache, progress=progress)
         out = save_result(result, args.out, corpus)
     except ValidationError as exc:  # an option out of range (e.g. --smoothing 1.5, a world too small)

@@ -1,0 +1,45 @@
+"""The data options every command shares (which dataset, which files), and loading the corpus they name."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+from profiling.corpus import Corpus
+from profiling.errors import DataError
+
+__all__ = ["DATASETS", "add_data_arguments", "load_corpus"]
+
+DATASETS = ("sample", "amazon2023", "amazon2018", "yelp", "mobilerec")
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the 'data' option group: dataset kind, files, limit, error policy, sample-world size."""
+    d = parser.add_argument_group("data")
+    d.add_argument("--data", choices=DATASETS, default="sample",
+                   help="dataset kind; 'sample' is the generated sample world (no files needed)")
+    d.add_argument("--reviews", type=Path, help="review file, plain or gzip (required unless --data sample)")
+    d.add_argument("--meta", type=Path, help="item metadata file (Yelp: the business file); optional")
+    d.add_argument("--limit", type=int, help="keep at most this many reviews; None = all")
+    d.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                   help="stop at the first bad record, or skip bad records and count them")
+    d.add_argument("--world-reviews", type=int, default=15000, help="sample world only: number of reviews")
+    d.add_argument("--world-users", type=int, default=500, help="sample world only: number of users")
+    d.add_argument("--world-items", type=int, default=300, help="sample world only: number of items")
+    d.add_argument("--world-seed", type=int, default=0, help="sample world only: generator seed")
+
+
+def load_corpus(args: argparse.Namespace, progress: bool) -> Corpus:
+    """The corpus the data options name (the sample world is generated once and cached)."""
+    if args.data == "sample":
+        from profiling.sample_world import WorldConfig, load_sample_world
+
+        world = WorldConfig(n_reviews=args.world_reviews, n_users=args.world_users,
+                            n_items=args.world_items, seed=args.world_seed)
+        return load_sample_world(world)
+    if args.reviews is None:
+        raise DataError(f"--data {args.data} needs --reviews PATH", kind="missing_field")
+    # Imported by name so that only the chosen loader is loaded.
+    load = getattr(importlib.import_module(f"profiling.loaders.{args.data}"), f"load_{args.data}")
+    return load(args.reviews, args.meta, on_error=args.on_error, progress=progress, limit=args.limit).corpus
