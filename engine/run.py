@@ -99,6 +99,8 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
     progress = not args.quiet
     started = time.perf_counter()
     configure_logging(args.out / "run.log")
+    client = _client(args)  # first: a backend that cannot be built fails before minutes of profiling
+    backend = getattr(client, "provider", args.backend)
     corpus = load_corpus(args, progress)
     console.print(f"data: {corpus.source or args.data} · {len(corpus):,} reviews · {corpus.n_users:,} users"
                   f" · {corpus.n_items:,} items")
@@ -109,8 +111,6 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
     console.print(f"profiles: {len(prepared.profiling.aspects)} aspects ({prepared.profiling.encoder}) · "
                   f"{prepared.n_seeds:,} seeds · {len(prepared.inputs)} planned"
                   + (f" · {len(prepared.skipped)} could not be planned" if prepared.skipped else ""))
-    client = _client(args)
-    backend = getattr(client, "provider", args.backend)
     args.out.mkdir(parents=True, exist_ok=True)
     sink = JsonlSink(args.out / "events.jsonl")
     results: list[DialogResult | None] = [None] * len(prepared.inputs)

@@ -27,6 +27,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     d.add_argument("--world-reviews", type=int, default=15000, help="sample world only: number of reviews")
     d.add_argument("--world-users", type=int, default=500, help="sample world only: number of users")
     d.add_argument("--world-items", type=int, default=300, help="sample world only: number of items")
+    d.add_argument("--world-aspects", type=int, default=16, help="sample world only: planted aspects (12-20)")
     d.add_argument("--world-seed", type=int, default=0, help="sample world only: generator seed")
 
 
@@ -36,7 +37,7 @@ def load_corpus(args: argparse.Namespace, progress: bool) -> Corpus:
         from profiling.sample_world import WorldConfig, load_sample_world
 
         world = WorldConfig(n_reviews=args.world_reviews, n_users=args.world_users,
-                            n_items=args.world_items, seed=args.world_seed)
+                            n_items=args.world_items, n_aspects=args.world_aspects, seed=args.world_seed)
         return load_sample_world(world)
     if args.reviews is None:
         raise DataError(f"--data {args.data} needs --reviews PATH", kind="missing_field")
