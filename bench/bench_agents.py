@@ -25,6 +25,7 @@ from pathlib import Path
 
 import structlog
 from autogen_core.models import AssistantMessage, UserMessage
+from machine import load_note
 from rich.progress import track
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
     try:
         print(machine())
-        print("(2 cores shared with other work while this ran: figures are noisy)")
+        print(load_note())
         print(asyncio.run(bench_overhead(args.calls)))
         source = world_contexts if args.source == "world" else synthetic_contexts
         contexts = list(source(args.dialogs))

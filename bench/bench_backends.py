@@ -22,6 +22,7 @@ from pathlib import Path
 import anyio
 import structlog
 from autogen_core.models import LLMMessage, SystemMessage, UserMessage
+from machine import load_note
 
 # The OpenAI-compatible test server lives with the tests; the bench reuses it for the overhead figure.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -147,7 +148,7 @@ async def main(args: argparse.Namespace) -> None:
     # Per-call debug lines off: they would flood the output and time the terminal, not the client.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
     print(machine())
-    print("note: the 2 cores may be shared with other work; figures can be noisy", flush=True)
+    print(load_note(), flush=True)
     print(await bench_fake(args.overhead_calls), flush=True)
     print(await bench_http_overhead(args.overhead_calls // 10), flush=True)
     print(await bench_local(args.calls, args.max_tokens, args.threads), flush=True)

@@ -34,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from machine import load_note
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -284,7 +285,7 @@ def main() -> None:
     # A private cache: the numbers never depend on what a developer's cache already holds.
     os.environ.setdefault("CONVREC_CACHE_DIR", tempfile.mkdtemp(prefix="convrec-bench-"))
     print(f"machine: {machine()}")
-    print(f"date: {datetime.now().isoformat(timespec='seconds')}  (2 shared cores: figures are noisy)")
+    print(f"date: {datetime.now().isoformat(timespec='seconds')}  " + load_note())
     from profiling.encoders import get_encoder
     from profiling.sample_world import WorldConfig, ensure_sample_world
     from profiling.sentiment import clothing_calibration

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import anyio
 import structlog
+from machine import load_note
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -83,7 +84,7 @@ async def _play(args: argparse.Namespace) -> int:
     print("failed verdicts by validator: " + (", ".join(f"{k}={v}" for k, v in failed_verdicts.most_common())
                                                or "none"))
     print(f"stage 1 + seeds + plans: {t_prep:.1f} s; playing: {t_play:.1f} s = {n / t_play:.1f} dialogs/s "
-          "(2 shared cores: noisy)")
+          + load_note())
     for r in [r for r in results if r.status != "accepted"][: args.show_failures]:
         print(f"  {r.dialog_key}: {r.reason}")
     return 0

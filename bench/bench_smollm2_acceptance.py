@@ -20,6 +20,7 @@ from pathlib import Path
 
 import anyio
 import structlog
+from machine import load_note
 from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -88,7 +89,7 @@ async def _play(args: argparse.Namespace) -> int:
           f"rollbacks: {sum(len(r.rollbacks) for r in results)}")
     print("failed verdicts by validator: " + ", ".join(f"{k}={v}" for k, v in failed.most_common()))
     print(f"model calls: {len(calls)}; output tokens: {sum(c.output_tokens for c in calls)}; "
-          f"{elapsed / max(n, 1):.1f} s per dialog (2 shared cores: noisy)")
+          f"{elapsed / max(n, 1):.1f} s per dialog; " + load_note())
     for r in results:
         if r.status != "accepted":
             print(f"  {r.dialog_key}: {(r.reason or '')[:200]}")

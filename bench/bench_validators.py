@@ -27,6 +27,7 @@ from collections import Counter
 from pathlib import Path
 
 import structlog
+from machine import load_note
 from rich.progress import track
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -135,7 +136,7 @@ async def run(args: argparse.Namespace) -> None:
                 collateral += bool(failed - {expected})
         detect[fault] = (caught, collateral, total)
     print(machine())
-    print("(2 shared cores, other engineers' jobs running: timings are noisy)")
+    print(load_note())
     print(f"sample world seed {args.seed}: {len(dialogs)} clean scripted dialogs, {n_attempts} node "
           f"attempts, one attempt per node, personas rotated over {len(PERSONAS)} pairs")
     print(f"clean dialogs with no failed verdict: {clean_dialogs}/{len(dialogs)} "
