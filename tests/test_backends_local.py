@@ -134,7 +134,9 @@ def llama_server(tmp_path: Path) -> Iterator[str]:
     log = (tmp_path / "llama_server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf_path()),
-         "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
+         "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+         # One thread, as in process: two threads collapse to a few tokens/s when the cores are shared.
+         "--n_threads", "1"],
         stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
