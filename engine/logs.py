@@ -8,7 +8,7 @@ from typing import IO
 
 import structlog
 
-__all__ = ["configure_logging"]
+__all__ = ["close_logging", "configure_logging"]
 
 _open: list[IO[str]] = []
 
@@ -32,3 +32,11 @@ def configure_logging(path: Path, level: int = logging.INFO) -> None:
         logger_factory=structlog.WriteLoggerFactory(file=handle),
         cache_logger_on_first_use=False,  # a later run in the same process may point elsewhere
     )
+
+
+def close_logging() -> None:
+    """Close the run's log file and put structlog back to its defaults (the run is over)."""
+    for f in _open:
+        f.close()
+    _open.clear()
+    structlog.reset_defaults()

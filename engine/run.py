@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.logs import configure_logging
+from engine.logs import close_logging, configure_logging
 from profiling.datasets import add_data_arguments, load_corpus
 from profiling.errors import ConvRecError
 
@@ -208,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConvRecError as exc:
         err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         return 2
+    finally:
+        close_logging()
 
 
 if __name__ == "__main__":
