@@ -104,6 +104,8 @@ def make_seeds(corpus: Corpus, config: SeedConfig | None = None) -> list[Seed]:
         start = rows.start
         ts = c.ts[rows.start:rows.stop]
         targets = range(len(rows)) if cfg.targets == "all" else range(len(rows) - 1, len(rows))
+        # Each interaction is materialised once per user: histories of successive seeds overlap.
+        models = [corpus.interaction(r) for r in rows]
         for t in targets:
             t_ms = int(ts[t])
             n_before = int(np.searchsorted(ts, t_ms, side="left"))  # strictly before the target
@@ -112,12 +114,11 @@ def make_seeds(corpus: Corpus, config: SeedConfig | None = None) -> list[Seed]:
             target_row = start + t
             target_item = int(c.item[target_row])
             key = _key(user, corpus.item_ids[target_item], t_ms)
-            hist_rows = range(start + max(0, n_before - cfg.max_history), start + n_before)
             negs, sources = _negatives(corpus, cfg, key, rows, n_before, target_row, target_item,
                                        cat_sorted, cat_first, all_sorted, all_first)
             seeds.append(Seed(
-                key=key, user=user, target=corpus.interaction(target_row),
-                history=tuple(corpus.interaction(r) for r in hist_rows),
+                key=key, user=user, target=models[t],
+                history=tuple(models[max(0, n_before - cfg.max_history):n_before]),
                 negatives=negs, negative_sources=sources,
             ))
     return seeds
