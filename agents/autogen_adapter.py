@@ -30,6 +30,11 @@ __all__ = ["AutogenRunner", "backend_label"]
 
 def backend_label(client: ChatCompletionClient) -> str:
     """What produced a turn, for traces and exports: ``scripted`` or ``<provider>:<model>``."""
+    # A wrapper (the engine's gateway, replay) names what it wraps or replays.
+    label = getattr(client, "backend_label", None)
+    if isinstance(label, str):
+        return label
+    client = getattr(client, "inner", client)
     if isinstance(client, RecordingClient):
         if client.provider == "scripted":
             return "scripted"

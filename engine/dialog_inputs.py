@@ -59,6 +59,7 @@ class PreparedDialogs:
     catalog: Catalog
     planner: SamplingPlanner
     n_seeds: int = field(default=0, metadata={"doc": "seeds the corpus has under the seed config"})
+    selection: dict[str, object] | None = None  # how an active-selection strategy chose the seeds
 
     def category_items(self, category: str) -> list[str]:
         """Catalog item ids of one category, in id order (what the system searches for that need)."""
@@ -80,7 +81,9 @@ class PreparedDialogs:
         user = UserAgent(client, user_persona, embed_directive=embed_directive)
         system = SystemAgent(system_client or client, system_persona, profiles=self.profiling.profiles,
                              catalog_items=items, embed_directive=embed_directive)
-        traced = [c for c in (client, system_client) if isinstance(c, RecordingClient)]
+        # A gateway or replay wrapper keeps the RecordingClient it wraps as ``inner``: that one is traced.
+        traced = [c for c in (getattr(x, "inner", x) for x in (client, system_client))
+                  if isinstance(c, RecordingClient)]
         return DialogExecutor(user, system, validators, self.planner, sink, catalog=self.catalog,
                               max_attempts=max_attempts, clients=traced, run_id=run_id,
                               clock=clock or system_clock)
@@ -101,11 +104,13 @@ def prepare_dialog_set(
     persona: str = "default",
     split: Split | None = None,
     seed: int = 0,
+    select: str = "hash",
 ) -> PreparedDialogs:
     """Up to ``n`` planned dialogs of ``corpus`` (all when None), and the seeds that could not be planned.
 
     ``seed`` is the run seed; the profiling, seed and plan configs take it when not given. ``split``
-    keeps only the seeds of that temporal split.
+    keeps only the seeds of that temporal split. ``select`` is how the ``n`` seeds are chosen: "hash"
+    (:func:`seed_order`) or an active-selection strategy of :mod:`profiling.selection`.
     """
     pcfg = profiling or ProfilingConfig(seed=seed)
     result = load_or_run_profiling(corpus, pcfg)
@@ -115,7 +120,15 @@ def prepare_dialog_set(
     aspects = {a.id: a for a in result.profiles.aspects}
     inputs: list[DialogInput] = []
     skipped: list[tuple[str, str]] = []
-    for s in seed_order(pool, seed):
+    selection: dict[str, object] | None = None
+    if select == "hash":
+        ordered = seed_order(pool, seed)
+    else:
+        from profiling.selection import order_seeds
+
+        budget = n if n is not None else len(pool)
+        ordered, selection = order_seeds(corpus, result, pool, select, budget, seed)
+    for s in ordered:
         if n is not None and len(inputs) >= n:
             break
         try:
@@ -126,7 +139,7 @@ def prepare_dialog_set(
             continue
         inputs.append(DialogInput(context=ctx, plan=plan))
     return PreparedDialogs(inputs=inputs, skipped=skipped, profiling=result, catalog=Catalog(corpus.items),
-                           planner=planner, n_seeds=len(pool))
+                           planner=planner, n_seeds=len(pool), selection=selection)
 
 
 def prepare_dialogs(

@@ -151,6 +151,9 @@ class LLMCallRecorded(_Event):
     max_tokens: int | None
     seed: int | None
     server_address: str | None
+    response_text: str = Field(default="", description="the answer (replay serves it for the same hash)")
+    retries: int = Field(default=0, description="failed tries before this one (the gateway's retries)")
+    queued_s: float = Field(default=0.0, description="time spent waiting for the endpoint's limiter")
 
 
 class VerdictRecorded(_Event):

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import anyio
+import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.backends.base import RecordingClient
@@ -50,6 +51,7 @@ from engine.events import (
     VerdictRecorded,
     system_clock,
 )
+from engine.gateway import current_call_stats
 from planners.context import PlanContext
 from planners.plan import DialogPlan, NodeBinding
 from planners.planner import Planner
@@ -172,14 +174,16 @@ class _Recorder:
 
     def llm_call(self, usage: CallUsage, scope: _CallScope) -> None:
         self.n_llm_calls += 1
+        stats = current_call_stats()  # set by the gateway around the call (None without one)
         self.emit(LLMCallRecorded, plan_hash=self.plan_hash, node_index=scope.node_index,
                   attempt=scope.attempt, exchange=scope.exchange, role=scope.role,
+                  retries=stats.retries if stats else 0, queued_s=stats.queued_s if stats else 0.0,
                   **usage.model_dump(include=_USAGE_FIELDS))
 
 
 _USAGE_FIELDS = {"provider", "request_model", "response_model", "input_tokens", "output_tokens",
                  "tokens_estimated", "latency_s", "cost_usd", "finish_reason", "request_hash", "temperature",
-                 "max_tokens", "seed", "server_address"}
+                 "max_tokens", "seed", "server_address", "response_text"}
 
 
 class _BackendFailed(Exception):
@@ -313,8 +317,12 @@ class _DialogRun:
                           state=node.state, attempt=attempt, feedback=feedback)
             turns: list[Turn] = []
             try:
-                await self._exchanges(node, attempt, feedback, turns)
-                verdicts = await self._validate(node, attempt, turns)
+                # Log lines of this attempt (a backend's retries, say) carry the node (run and dialog
+                # ids are bound by the scheduler).
+                with structlog.contextvars.bound_contextvars(node_index=node.index, node=node.type,
+                                                             attempt=attempt):
+                    await self._exchanges(node, attempt, feedback, turns)
+                    verdicts = await self._validate(node, attempt, turns)
             except _BackendFailed:
                 # What was said stays in the trace, flagged: it is not part of any accepted dialog.
                 self._supersede(node, attempt, turns)

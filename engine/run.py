@@ -2,34 +2,46 @@
 
 Load data (the sample world by default), profile it (stage 1, cached), cut seeds, plan dialogs
 (stage 2), play them with a user agent and a system agent judged by the fidelity validators (stage 3),
-and write the dataset (``dialogs.jsonl``, one dialog per line) and the trace (``events.jsonl``).
+store every event in the SQLite trace store (``--db``, ``convrec.db`` by default) and write the dataset
+(``dialogs.jsonl``, one dialog per line) with ``summary.json`` and ``run.log`` under ``--out``.
 With no options it runs a few dialogs on the embedded SmolLM2 model.
 
-Still to come (issue #6): the SQLite trace store, resume, replay, per-endpoint LLM limits with
-rate buckets and retries, a TOML config file. A ConvRecError (bad input, a backend that cannot be
-built) is printed as one line and exits with code 2.
+``--resume`` completes an interrupted (or killed) run from its store; ``--replay`` re-plays a run, or
+one dialog of it, from its recorded model answers (:mod:`engine.replay`). Settings may come from a TOML
+file (``--config``); secrets only from environment variables. A ConvRecError (bad input, a backend that
+cannot be built, an unwritable database) is printed as one line and exits with code 2; an interrupted
+run exits with 130 after saying how to resume it.
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
+import shlex
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 import orjson
+import structlog
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from engine.logs import close_logging, configure_logging
+from engine.run_config import GENERATION_KEYS, apply_config_file, generation_settings
 from profiling.datasets import add_data_arguments, load_corpus
 from profiling.errors import ConvRecError
 
 __all__ = ["build_parser", "main"]
+
+log = structlog.get_logger(__name__)
+
+INTERRUPTED_EXIT = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,14 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m engine.run", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Generate behaviour-grounded recommendation dialogs from reviews: profile, plan, "
-        "simulate with fidelity validators, and write the dataset and its trace.")
+        "simulate with fidelity validators, store the trace in SQLite and write the dataset.")
+    p.add_argument("--config", type=Path, help="TOML file with any of these settings (names without the "
+                   "dashes, e.g. llm_concurrency = 16); the command line wins over it")
     add_data_arguments(p)
     g = p.add_argument_group("generation")
     g.add_argument("--dialogs", type=int, default=3,
                    help="number of dialogs (seeds picked deterministically, spread over users and time)")
     g.add_argument("--split", choices=("all", "train", "validation", "test"), default="all",
                    help="take seeds of this chronological split only")
-    g.add_argument("--concurrency", type=int, default=4, help="dialogs played at the same time")
+    g.add_argument("--select", default="hash",
+                   help="how the seeds to simulate are chosen under the --dialogs budget: hash (a seeded "
+                   "spread over users and time) or an active-selection strategy (see README)")
     g.add_argument("--max-attempts", type=int, default=4,
                    help="attempts per node before rolling back to an alternative path")
     g.add_argument("--user-persona", default="default", help="user persona: a name under agents/personas "
@@ -53,7 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "explanatory, enthusiastic) or a TOML path")
     g.add_argument("--encoder", choices=("fast", "minilm"), default="fast",
                    help="stage-1 sentence encoder (fast = model2vec distilled from MiniLM)")
-    g.add_argument("--seed", type=int, default=0, help="run seed: seeds picked, plans, sampling")
+    g.add_argument("--seed", type=int, default=0, help="run seed: seeds picked, plans, sampling, jitter")
+    s = p.add_argument_group("scheduling")
+    s.add_argument("--concurrency", type=int, default=4, help="dialogs live at the same time")
+    s.add_argument("--llm-concurrency", type=int, default=8,
+                   help="model calls in flight at once per endpoint (validator calls included)")
+    s.add_argument("--rpm", type=float, help="requests per minute per endpoint (None: no limit)")
+    s.add_argument("--tpm", type=float, help="tokens per minute per endpoint (None: no limit)")
+    s.add_argument("--max-retries", type=int, default=4,
+                   help="retries of a failed model call (429, 5xx, timeout, dropped connection), with "
+                   "jittered exponential backoff that honours Retry-After")
+    s.add_argument("--call-timeout", type=float, default=120.0, help="seconds one model call may take")
     m = p.add_argument_group("model")
     m.add_argument("--backend", choices=("local", "scripted", "openai"), default="local",
                    help="local = embedded SmolLM2-135M in process; scripted = deterministic realizer "
@@ -68,15 +94,35 @@ def build_parser() -> argparse.ArgumentParser:
                    "(llama.cpp server: json_object_schema)")
     m.add_argument("--max-tokens", type=int, default=64, help="upper bound on tokens per model call")
     m.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
-    o = p.add_argument_group("output")
+    o = p.add_argument_group("store and output")
+    o.add_argument("--db", type=Path, default=Path("convrec.db"),
+                   help="SQLite trace store (created if missing; one file can hold many runs)")
     o.add_argument("--out", type=Path, default=Path("runs/latest"),
-                   help="folder for dialogs.jsonl, events.jsonl, summary.json and run.log")
+                   help="folder for dialogs.jsonl, summary.json and run.log")
+    o.add_argument("--run-id", help="run to resume or replay (default: the latest run in --db); for a new "
+                   "run, its id (default: time + random suffix)")
+    o.add_argument("--resume", action="store_true",
+                   help="complete the run --run-id (default: latest) of --db: its settings come from the "
+                   "store; only scheduling and output options may change")
     o.add_argument("--quiet", action="store_true", help="no progress bars")
+    r = p.add_argument_group("replay (debugging)")
+    r.add_argument("--replay", action="store_true",
+                   help="re-play run --run-id from its recorded model answers (zero model calls when "
+                   "nothing changed) and compare with what was recorded")
+    r.add_argument("--replay-dialog", metavar="DIALOG_ID", help="replay only this dialog and print it "
+                   "with node boundaries, attempts, superseded turns and verdicts")
+    r.add_argument("--replay-mode", choices=("strict", "lenient"), default="strict",
+                   help="strict: stop at the first call whose request differs from the recording; "
+                   "lenient: warn and go live from there")
+    r.add_argument("--replay-from-node", type=int, metavar="N",
+                   help="go live from node N on (with --user-persona / --system-persona: see how a "
+                   "persona changes the dialog from there)")
     return p
 
 
-def _client(args: argparse.Namespace):  # -> ChatCompletionClient; heavy imports only when running
-    from agents.backends import BackendConfig, make_client
+def backend_config(args: argparse.Namespace):  # -> BackendConfig; heavy imports only when running
+    """The model endpoint the settings describe (also what replay rebuilds to match request hashes)."""
+    from agents.backends import BackendConfig
 
     fields: dict[str, object] = {"kind": args.backend, "max_tokens": args.max_tokens,
                                  "temperature": args.temperature, "seed": args.seed}
@@ -85,131 +131,221 @@ def _client(args: argparse.Namespace):  # -> ChatCompletionClient; heavy imports
     if args.backend == "openai":
         if not args.model:
             raise ConvRecError("--backend openai needs --model NAME")
-        fields.update(base_url=args.base_url, api_key_env=args.api_key_env, json_mode=args.json_mode)
-    return make_client(BackendConfig(**fields))  # type: ignore[arg-type]
+        fields.update(base_url=args.base_url, api_key_env=args.api_key_env, json_mode=args.json_mode,
+                      timeout_s=args.call_timeout)
+    return BackendConfig(**fields)  # type: ignore[arg-type]
+
+
+def endpoint_limits(args: argparse.Namespace):  # -> EndpointLimits
+    """The per-endpoint limits the scheduling options describe."""
+    from engine.gateway import EndpointLimits
+
+    return EndpointLimits(max_concurrency=args.llm_concurrency, rpm=args.rpm, tpm=args.tpm,
+                          max_retries=args.max_retries, timeout_s=args.call_timeout)
+
+
+def _new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 async def _play(args: argparse.Namespace, console: Console) -> int:
+    from agents.backends import make_client
+    from agents.personas import load_persona
     from agents.validators import default_validators
     from engine.dialog_inputs import prepare_dialog_set
-    from engine.executor import DialogResult
-    from engine.records import JsonlSink, dialog_record
+    from engine.gateway import EndpointRegistry
+    from engine.records import dialog_record
+    from engine.scheduler import DialogScheduler
+    from engine.trace_store import RunInfo, SeedRow, TraceStore
     from profiling.pipeline import ProfilingConfig
 
     progress = not args.quiet
     started = time.perf_counter()
-    configure_logging(args.out / "run.log")
-    client = _client(args)  # first: a backend that cannot be built fails before minutes of profiling
-    backend = getattr(client, "provider", args.backend)
-    corpus = load_corpus(args, progress)
-    console.print(f"data: {corpus.source or args.data} · {len(corpus):,} reviews · {corpus.n_users:,} users"
-                  f" · {corpus.n_items:,} items")
-    with console.status("profiling (stage 1, cached after the first run) and planning ..."):
-        prepared = prepare_dialog_set(
-            corpus, n=args.dialogs, profiling=ProfilingConfig(encoder=args.encoder, seed=args.seed),
-            split=None if args.split == "all" else args.split, seed=args.seed)
-    console.print(f"profiles: {len(prepared.profiling.aspects)} aspects ({prepared.profiling.encoder}) · "
-                  f"{prepared.n_seeds:,} seeds · {len(prepared.inputs)} planned"
-                  + (f" · {len(prepared.skipped)} could not be planned" if prepared.skipped else ""))
     args.out.mkdir(parents=True, exist_ok=True)
-    sink = JsonlSink(args.out / "events.jsonl")
-    results: list[DialogResult | None] = [None] * len(prepared.inputs)
-    limiter = anyio.CapacityLimiter(max(1, args.concurrency))
-    counts: Counter[str] = Counter()
-    bar = Progress(TextColumn("[bold]dialogs"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=console,
-                   disable=not progress)
+    configure_logging(args.out / "run.log")
+    async with TraceStore.open(args.db) as store:
+        resumed: RunInfo | None = None
+        if args.resume:
+            resumed = await store.run(args.run_id)
+            for key in GENERATION_KEYS:  # the dialogs to complete are the ones the run started with
+                value = resumed.config.get(key)
+                setattr(args, key, Path(value) if key in ("reviews", "meta") and value else value)
+            args.run_id = resumed.run_id
+            if resumed.status == "completed":
+                console.print(f"run {resumed.run_id} is already complete")
+        run_id = args.run_id or _new_run_id()
+        structlog.contextvars.bind_contextvars(run_id=run_id)
+        # The backend first: one that cannot be built fails before minutes of profiling.
+        inner = make_client(backend_config(args))
+        registry = EndpointRegistry(seed=args.seed)
+        client = registry.wrap(inner, endpoint_limits(args), before_call=store.backpressure)
+        backend = getattr(inner, "provider", args.backend)
+        corpus = load_corpus(args, progress)
+        console.print(f"data: {corpus.source or args.data} · {len(corpus):,} reviews · "
+                      f"{corpus.n_users:,} users"
+                      f" · {corpus.n_items:,} items")
+        with console.status("profiling (stage 1, cached after the first run) and planning ..."):
+            prepared = prepare_dialog_set(
+                corpus, n=args.dialogs, profiling=ProfilingConfig(encoder=args.encoder, seed=args.seed),
+                split=None if args.split == "all" else args.split, seed=args.seed, select=args.select)
+        console.print(f"profiles: {len(prepared.profiling.aspects)} aspects ({prepared.profiling.encoder}) · "
+                      f"{prepared.n_seeds:,} seeds · {len(prepared.inputs)} planned"
+                      + (f" · {len(prepared.skipped)} could not be planned" if prepared.skipped else ""))
+        seeds = [SeedRow(dialog_id=d.key, position=k, user_id=d.context.seed.user, split=d.context.seed.split,
+                         target_item=d.context.seed.target.item,
+                         target_time=d.context.seed.target.timestamp.isoformat(),
+                         n_history=len(d.context.seed.history), negatives=tuple(d.context.seed.negatives),
+                         plan_hash=d.plan.content_hash, plan_path=d.plan.path, plan_json=d.plan.to_json())
+                 for k, d in enumerate(prepared.inputs)]
+        if resumed is None:
+            personas = {role: (name, load_persona(name, role).model_dump(mode="json"))
+                        for role, name in (("user", args.user_persona), ("system", args.system_persona))}
+            config = generation_settings(args)
+            if prepared.selection is not None:
+                config["selection"] = prepared.selection
+            store.begin_run(RunInfo(run_id=run_id, status="running", started_at=datetime.now(UTC).isoformat(),
+                                    seed=args.seed, backend=backend, model=inner.config.model,
+                                    n_dialogs=len(seeds), config=config), seeds, personas)
+            done: dict[str, str] = {}
+        else:
+            stored = await store.seeds(run_id)
+            if [(s.dialog_id, s.plan_hash) for s in stored] != [(s.dialog_id, s.plan_hash) for s in seeds]:
+                raise ConvRecError(f"run {run_id}: the data or code changed since it started (its planned "
+                                   "dialogs differ); start a new run instead of resuming")
+            dropped = await store.reset_incomplete(run_id)
+            done = await store.completed(run_id)
+            store.set_run_status(run_id, "running")
+            console.print(f"resuming run {run_id}: {len(done)} of {len(seeds)} dialogs done"
+                          + (f", {len(dropped)} interrupted ones restart" if dropped else ""))
+        todo = [d for d in prepared.inputs if d.key not in done]
+        validators = default_validators()
 
-    async def one(k: int, task: int) -> None:
-        async with limiter:
-            dialog = prepared.inputs[k]
-            counts["running"] += 1
-            ex = prepared.executor(dialog, client, default_validators(), sink,
-                                   user_persona=args.user_persona, system_persona=args.system_persona,
-                                   max_attempts=args.max_attempts, embed_directive=args.backend == "scripted",
-                                   run_id=f"seed{args.seed}")
-            result = await ex.run(dialog.plan, dialog.context)
-            counts["running"] -= 1
-            counts[result.status] += 1
-            results[k] = result
-            bar.update(task, advance=1, status=_status(counts))
+        def make_executor(dialog, sink):  # type: ignore[no-untyped-def]
+            return prepared.executor(dialog, client, validators, sink, user_persona=args.user_persona,
+                                     system_persona=args.system_persona, max_attempts=args.max_attempts,
+                                     embed_directive=args.backend == "scripted", run_id=run_id)
 
-    try:
-        with bar:
-            task = bar.add_task("dialogs", total=len(prepared.inputs), status="")
-            async with anyio.create_task_group() as tg:
-                for k in range(len(prepared.inputs)):
-                    tg.start_soon(one, k, task)
-    finally:
-        sink.close()
-    # Written in seed order, whatever order the dialogs finished in: same seed, same file.
-    with (args.out / "dialogs.jsonl").open("wb") as f:
-        for dialog, result in zip(prepared.inputs, results, strict=True):
-            assert result is not None
-            f.write(orjson.dumps(dialog_record(
+        def on_result(dialog, result) -> None:  # type: ignore[no-untyped-def]
+            store.finish_dialog(run_id, dialog.key, dialog_record(
                 result, dialog.context, corpus, backend=backend, user_persona=args.user_persona,
-                system_persona=args.system_persona, run_seed=args.seed)) + b"\n")
-    summary = _summary(results, client, time.perf_counter() - started)
-    (args.out / "summary.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+                system_persona=args.system_persona, run_seed=args.seed))
+
+        scheduler = DialogScheduler(make_executor, store, concurrency=args.concurrency, on_result=on_result,
+                                    console=console, progress=progress)
+        status = "completed"
+        try:
+            outcome = await scheduler.run(todo, already_done=len(done))
+            if outcome.interrupted:
+                status = "interrupted"
+        except BaseException:
+            status = "interrupted"
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                store.set_run_status(run_id, status)  # type: ignore[arg-type]
+                await store.flush()
+        records = await store.records(run_id)
+        summary = await _summary(store, run_id, records, registry, time.perf_counter() - started)
+    _write_outputs(args.out, records, summary)
     console.print(_table(summary))
-    for name in ("dialogs.jsonl", "events.jsonl", "summary.json", "run.log"):
+    for name in ("dialogs.jsonl", "summary.json", "run.log"):
         console.print(f"wrote {args.out / name}")
+    console.print(f"trace store: {args.db} (run {run_id})")
+    if status == "interrupted":
+        cmd = shlex.join(["python", "-m", "engine.run", "--resume", "--db", str(args.db), "--run-id", run_id,
+                          "--out", str(args.out)])
+        console.print(f"[yellow]run interrupted: {len(records)} of {len(seeds)} dialogs done. Resume with:[/]"
+                      f"\n  {cmd}")
+        return INTERRUPTED_EXIT
     return 0
 
 
-def _status(counts: Counter[str]) -> str:
-    return (f"accepted {counts['accepted']} · failed {counts['failed_fidelity'] + counts['failed_backend']}"
-            f" · running {counts['running']}")
+def _write_outputs(out: Path, records: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+    # Written in seed order from the store, whatever order the dialogs finished in: same seed, same file.
+    tmp = out / "dialogs.jsonl.tmp"
+    with tmp.open("wb") as f:
+        for record in records:
+            f.write(orjson.dumps(record) + b"\n")
+    tmp.replace(out / "dialogs.jsonl")
+    (out / "summary.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
 
 
-def _summary(results: list, client: object, elapsed: float) -> dict[str, object]:
-    done = [r for r in results if r is not None]
-    usage = client.total_usage() if hasattr(client, "total_usage") else None  # type: ignore[attr-defined]
-    statuses = Counter(r.status for r in done)
-    reasons = Counter((r.reason or "").split(";")[0][:120] for r in done if r.status != "accepted")
+async def _summary(store, run_id: str, records: list[dict[str, Any]], registry,  # type: ignore[no-untyped-def]
+                   elapsed: float) -> dict[str, Any]:
+    info = await store.run(run_id)
+    calls = await store._rows(  # one aggregate query; the store has no API for it
+        "SELECT COUNT(*) n, COALESCE(SUM(gen_ai_usage_input_tokens),0) i, "
+        "COALESCE(SUM(gen_ai_usage_output_tokens),0) o, "
+        "COALESCE(SUM(retries),0) r, COALESCE(SUM(cost_usd),0) c FROM llm_calls WHERE run_id=?", (run_id,))
+    statuses = Counter(r["status"] for r in records)
+    reasons = Counter((r.get("reason") or "").split(";")[0][:120] for r in records
+                      if r["status"] != "accepted")
+    stats = registry.stats() if registry is not None else []
     return {
-        "dialogs": len(done), "accepted": statuses["accepted"],
+        "run_id": run_id, "status": info.status, "planned": info.n_dialogs,
+        "dialogs": len(records), "accepted": statuses["accepted"],
         "failed_fidelity": statuses["failed_fidelity"], "failed_backend": statuses["failed_backend"],
-        "turns": sum(len(r.turns) for r in done),
-        "superseded_turns": sum(sum(t.superseded for t in r.all_turns) for r in done),
-        "node_attempts": sum(len(r.attempts) for r in done),
-        "rollbacks": sum(len(r.rollbacks) for r in done),
-        "llm_calls": sum(r.n_llm_calls for r in done),
-        "input_tokens": usage.prompt_tokens if usage else 0,
-        "output_tokens": usage.completion_tokens if usage else 0,
+        "turns": sum(len(r["turns"]) for r in records),
+        "node_attempts": sum(r["n_attempts"] for r in records),
+        "rollbacks": sum(r["n_rollbacks"] for r in records),
+        "llm_calls": calls[0]["n"], "input_tokens": calls[0]["i"], "output_tokens": calls[0]["o"],
+        "retries": calls[0]["r"], "cost_usd": round(calls[0]["c"], 6),
         "elapsed_s": round(elapsed, 1),
+        "endpoints": [s.model_dump(mode="json") for s in stats],
         "top_failure_reasons": dict(reasons.most_common(5)),
     }
 
 
-def _table(summary: dict[str, object]) -> Table:
-    table = Table(title="run summary")
+def _table(summary: dict[str, Any]) -> Table:
+    table = Table(title=f"run {summary['run_id']}")
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in summary.items():
-        if key != "top_failure_reasons":
+        if key not in ("top_failure_reasons", "endpoints", "run_id"):
             table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
-    for reason, n in summary["top_failure_reasons"].items():  # type: ignore[union-attr]
+    for reason, n in summary["top_failure_reasons"].items():
         table.add_row(f"failed: {reason}", str(n))
     return table
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0, or 2 for bad input or a backend that cannot be built)."""
-    args = build_parser().parse_args(argv)
+    """Run the CLI; returns the exit code (0; 2 for bad input or setup; 130 when interrupted)."""
     console = Console()
     err = Console(stderr=True)
     try:
+        args = apply_config_file(build_parser(), argv)
+        if args.replay or args.replay_dialog:
+            from engine.replay import replay_main
+
+            return anyio.run(replay_main, args, console)
         return anyio.run(_play, args, console)
-    except ValidationError as exc:
+    except BaseExceptionGroup as group:
+        from engine.trace_store import single_error
+
+        one = single_error(group)
+        if not isinstance(one, ConvRecError | ValidationError | KeyboardInterrupt):
+            raise
+        return main_error(one, err)
+    except KeyboardInterrupt:
+        err.print("interrupted before any dialog started; nothing to resume", style="yellow")
+        return INTERRUPTED_EXIT
+    except (ValidationError, ConvRecError) as exc:
+        return main_error(exc, err)
+    finally:
+        close_logging()
+
+
+def main_error(exc: BaseException, err: Console) -> int:
+    """Print a ConvRecError or a bad option as one line; the exit code (2)."""
+    if isinstance(exc, KeyboardInterrupt):
+        err.print("interrupted", style="yellow")
+        return INTERRUPTED_EXIT
+    if isinstance(exc, ValidationError):
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors())
         err.print(f"error: bad option: {problems}", style="red", markup=False, highlight=False)
         return 2
-    except ConvRecError as exc:
-        err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
-        return 2
-    finally:
-        close_logging()
+    err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+    return 2
 
 
 if __name__ == "__main__":

@@ -67,8 +67,9 @@ class RecordingClient(ChatCompletionClient):
         return self._counter
 
     def add_usage_listener(self, listener: UsageListener) -> None:
-        """Call ``listener(usage)`` after every completed call (the engine writes it to the trace)."""
-        self._listeners.append(listener)
+        """Call ``listener(usage)`` after every completed call (the engine writes it to the trace); once."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
 
     @property
     def last_usage(self) -> CallUsage | None:
@@ -118,7 +119,7 @@ class RecordingClient(ChatCompletionClient):
             input_tokens=input_tokens, output_tokens=output_tokens, tokens_estimated=estimated,
             latency_s=latency, cost_usd=c.cost_usd(input_tokens, output_tokens), finish_reason=finish,
             request_hash=req_hash, temperature=c.temperature, max_tokens=c.max_tokens, seed=c.seed,
-            server_address=c.base_url)
+            server_address=c.base_url, response_text=content)
         self._record(usage)
         # Usage is recorded before the JSON check: a malformed answer still spent its tokens.
         check_json_output(content, json_output, model=c.model)

@@ -38,6 +38,8 @@ class CallUsage(BaseModel):
     max_tokens: int | None = None
     seed: int | None = None
     server_address: str | None = None
+    # The answer itself: replay (issue #6) serves it again for the same request hash.
+    response_text: str = ""
 
     def otel_attributes(self) -> dict[str, AttributeValue]:
         """The call as OpenTelemetry GenAI span attributes (None-valued ones left out)."""

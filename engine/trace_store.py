@@ -1,0 +1,435 @@
+"""The SQLite trace store: every event of every dialog, the dataset lines, and the runs they belong to.
+
+One aiosqlite connection writes, a second (read-only) one reads. The database is in WAL mode with
+``synchronous=NORMAL``: a transaction is atomic and survives a killed process (SIGKILL), and readers do
+not block the writer. The executor's ``emit`` is synchronous and must not wait, so events go on a queue
+that one writer task drains in batched transactions; the queue is bounded softly: ``backpressure()``
+(awaited by the LLM call gateway before every model call) holds new calls while more than
+``max_pending`` items wait, so memory stays bounded whatever the write speed (events per call are few).
+A failed write (a full disk, a read-only file) stops the writer and every later ``emit``, ``flush`` or
+``backpressure`` raises :class:`TraceStoreError` naming the database and the reason.
+
+Schema and event-to-row mapping: :mod:`engine.store_schema`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+import anyio
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+from engine.events import TraceEvent
+from engine.store_schema import MIGRATIONS, PER_DIALOG_TABLES, SCHEMA_VERSION, Row, event_rows
+from profiling.errors import ConvRecError
+
+__all__ = ["RunInfo", "RunStatus", "SeedRow", "TraceStore", "TraceStoreError", "check_integrity",
+           "pending_migrations", "single_error"]
+
+RunStatus = Literal["running", "interrupted", "completed", "failed"]
+
+
+class TraceStoreError(ConvRecError):
+    """Raised when the trace database cannot be opened, migrated, written or read (names the file)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"trace store {path}: {reason}")
+
+
+class RunInfo(BaseModel):
+    """One row of ``runs``: a run's identity, status and settings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    status: RunStatus
+    started_at: str
+    ended_at: str | None = None
+    seed: int
+    backend: str
+    model: str | None = None
+    n_dialogs: int
+    config: dict[str, Any]
+    note: str | None = None
+
+
+class SeedRow(BaseModel):
+    """One planned dialog of a run: its position in the dataset and what it was cut from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dialog_id: str
+    position: int
+    user_id: str
+    split: str | None
+    target_item: str
+    target_time: str
+    n_history: int
+    negatives: tuple[str, ...]
+    plan_hash: str
+    plan_path: tuple[str, ...]
+    plan_json: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _explain(exc: BaseException) -> str:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return f"the database is read-only ({text}); choose a writable --db path"
+    if "disk is full" in text or "disk I/O" in text:
+        return f"no space left for the database ({text}); free space or choose another --db path"
+    if "unable to open" in text:
+        return f"cannot open the database file ({text}); check that its folder exists and is writable"
+    return text
+
+
+def single_error(group: BaseExceptionGroup) -> BaseException:
+    """The one exception of a (nested) group, or the group itself when it holds several."""
+    leaves: list[BaseException] = []
+
+    def walk(e: BaseException) -> None:
+        if isinstance(e, BaseExceptionGroup):
+            for sub in e.exceptions:
+                walk(sub)
+        else:
+            leaves.append(e)
+
+    walk(group)
+    return leaves[0] if len(leaves) == 1 else group
+
+
+def pending_migrations(path: Path) -> list[tuple[int, str]]:
+    """The migrations a database still needs (read-only: nothing is changed); all of them for a new file."""
+    if not path.exists():
+        return [(v, name) for v, name, _ in MIGRATIONS]
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        has = con.execute("SELECT 1 FROM sqlite_master WHERE name='schema_migrations'").fetchone()
+        done = {r[0] for r in con.execute("SELECT version FROM schema_migrations")} if has else set()
+    finally:
+        con.close()
+    return [(v, name) for v, name, _ in MIGRATIONS if v not in done]
+
+
+def check_integrity(path: Path) -> str:
+    """``PRAGMA integrity_check`` of the database: 'ok' when sound."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return "; ".join(r[0] for r in con.execute("PRAGMA integrity_check"))
+    finally:
+        con.close()
+
+
+class TraceStore:
+    """Open with ``async with TraceStore.open(path) as store:``; see the module doc."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection, *,
+                 max_pending: int, batch_rows: int) -> None:
+        self.path = path
+        self._db = writer
+        self._ro = reader
+        self._pending: deque[TraceEvent | Row] = deque()
+        self._max_pending = max_pending
+        self._batch = batch_rows
+        self._wake = anyio.Event()
+        self._committed_event = anyio.Event()
+        self._enqueued = 0
+        self._committed = 0
+        self._closing = False
+        self._error: TraceStoreError | None = None
+        self.rows_written = 0
+        self.transactions = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path, *, max_pending: int = 50_000, batch_rows: int = 5_000
+                   ) -> AsyncIterator[TraceStore]:
+        """The store at ``path`` (created and migrated as needed), its writer running until exit."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = await aiosqlite.connect(path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise TraceStoreError(path, _explain(exc)) from exc
+        try:
+            await _prepare(writer)
+            await _migrate(writer)
+            reader = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
+        except (OSError, sqlite3.Error) as exc:
+            await writer.close()
+            raise TraceStoreError(path, _explain(exc)) from exc
+        store = cls(path, writer, reader, max_pending=max_pending, batch_rows=batch_rows)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(store._writer)
+                try:
+                    yield store
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        store._closing = True
+                        store._wake.set()
+        except BaseExceptionGroup as group:
+            # The caller's own error, not wrapped in the writer's task group.
+            raise single_error(group) from None
+        finally:
+            with anyio.CancelScope(shield=True):
+                await reader.close()
+                await writer.close()
+        if store._error is not None:
+            raise store._error
+
+    # -- writing ---------------------------------------------------------------------------------
+    def emit(self, event: TraceEvent) -> None:
+        """Queue one trace event (a TraceSink); never waits."""
+        self._put(event)
+
+    def _put(self, item: TraceEvent | Row) -> None:
+        if self._error is not None:
+            raise self._error
+        self._pending.append(item)
+        self._enqueued += 1
+        self._wake.set()
+
+    def put_rows(self, rows: Iterable[Row]) -> None:
+        """Queue raw statements, written in order with the events."""
+        for row in rows:
+            self._put(row)
+
+    @property
+    def pending(self) -> int:
+        """Items queued and not yet committed."""
+        return self._enqueued - self._committed
+
+    async def backpressure(self) -> None:
+        """Wait while the queue is over ``max_pending`` (until it is under half of it)."""
+        if self.pending <= self._max_pending:
+            return
+        while self.pending > self._max_pending // 2:
+            await self._wait_commit()
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed."""
+        target = self._enqueued
+        while self._committed < target:
+            await self._wait_commit()
+
+    async def _wait_commit(self) -> None:
+        if self._error is not None:
+            raise self._error
+        event = self._committed_event
+        await event.wait()
+        if self._error is not None:
+            raise self._error
+
+    async def _writer(self) -> None:
+        try:
+            while True:
+                if not self._pending:
+                    if self._closing:
+                        return
+                    self._wake = anyio.Event()
+                    await self._wake.wait()
+                    continue
+                items = [self._pending.popleft() for _ in range(min(self._batch, len(self._pending)))]
+                rows: list[Row] = []
+                for item in items:
+                    if isinstance(item, tuple):
+                        rows.append(item)
+                    else:
+                        rows.extend(event_rows(item))
+                await self._transaction(rows)
+                self._committed += len(items)
+                self.rows_written += len(rows)
+                self.transactions += 1
+                done, self._committed_event = self._committed_event, anyio.Event()
+                done.set()
+        except (OSError, sqlite3.Error) as exc:
+            self._error = TraceStoreError(self.path, _explain(exc))
+            self._committed_event.set()
+        except BaseException:
+            self._committed_event.set()
+            raise
+
+    async def _transaction(self, rows: Sequence[Row]) -> None:
+        # Consecutive rows with the same statement go in one executemany (one thread hop each).
+        await self._db.execute("BEGIN")
+        try:
+            start = 0
+            while start < len(rows):
+                sql = rows[start][0]
+                end = start + 1
+                while end < len(rows) and rows[end][0] == sql:
+                    end += 1
+                if end - start == 1:
+                    await self._db.execute(sql, rows[start][1])
+                else:
+                    await self._db.executemany(sql, [r[1] for r in rows[start:end]])
+                start = end
+            await self._db.execute("COMMIT")
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._db.execute("ROLLBACK")
+            raise
+
+    # -- runs ------------------------------------------------------------------------------------
+    def begin_run(self, info: RunInfo, seeds: Sequence[SeedRow],
+                  personas: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        """Queue a new run with its planned dialogs (seeds, plans) and personas (role -> name, spec)."""
+        rows: list[Row] = [(
+            "INSERT INTO runs (run_id, status, started_at, ended_at, seed, backend, model, n_dialogs, "
+            "config_json, note) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (info.run_id, info.status, info.started_at, info.ended_at, info.seed, info.backend, info.model,
+             info.n_dialogs, orjson.dumps(info.config).decode(), info.note))]
+        for role, (name, spec) in personas.items():
+            rows.append(("INSERT INTO personas (run_id, role, name, spec_json) VALUES (?,?,?,?)",
+                         (info.run_id, role, name, orjson.dumps(spec).decode())))
+        for s in seeds:
+            rows.append(("INSERT OR IGNORE INTO plans (plan_hash, path_json, plan_json) VALUES (?,?,?)",
+                         (s.plan_hash, orjson.dumps(s.plan_path).decode(), s.plan_json)))
+            rows.append(("INSERT INTO seeds (run_id, dialog_id, position, user_id, split, target_item, "
+                         "target_time, n_history, negatives_json, plan_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         (info.run_id, s.dialog_id, s.position, s.user_id, s.split, s.target_item,
+                          s.target_time, s.n_history, orjson.dumps(s.negatives).decode(), s.plan_hash)))
+        self.put_rows(rows)
+
+    def finish_dialog(self, run_id: str, dialog_id: str, record: dict[str, Any]) -> None:
+        """Queue the dataset line of an ended dialog (after its events: it marks the dialog complete)."""
+        self._put(("UPDATE dialogs SET record_json=? WHERE run_id=? AND dialog_id=?",
+                   (orjson.dumps(record).decode(), run_id, dialog_id)))
+
+    def set_run_status(self, run_id: str, status: RunStatus, note: str | None = None) -> None:
+        """Queue a status change of a run (ended_at is set unless it goes back to running)."""
+        ended = None if status == "running" else _now()
+        self._put(("UPDATE runs SET status=?, ended_at=?, note=COALESCE(?, note) WHERE run_id=?",
+                   (status, ended, note, run_id)))
+
+    async def reset_incomplete(self, run_id: str) -> list[str]:
+        """Delete the rows of the run's dialogs that started but have no dataset line; their ids."""
+        await self.flush()
+        try:
+            cur = await self._db.execute(
+                "SELECT dialog_id FROM dialogs WHERE run_id=? AND record_json IS NULL ORDER BY dialog_id",
+                (run_id,))
+            ids = [r[0] for r in await cur.fetchall()]
+            if ids:
+                await self._db.execute("BEGIN")
+                for table in PER_DIALOG_TABLES:
+                    await self._db.executemany(f"DELETE FROM {table} WHERE run_id=? AND dialog_id=?",
+                                               [(run_id, i) for i in ids])
+                await self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise TraceStoreError(self.path, _explain(exc)) from exc
+        return ids
+
+    # -- reading (the read-only connection sees what is committed) -------------------------------
+    async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            self._ro.row_factory = sqlite3.Row
+            cur = await self._ro.execute(sql, params)
+            return list(await cur.fetchall())
+        except sqlite3.Error as exc:
+            raise TraceStoreError(self.path, _explain(exc)) from exc
+
+    async def runs(self) -> list[RunInfo]:
+        """Every run of the database, oldest first."""
+        return [_run(r) for r in await self._rows("SELECT * FROM runs ORDER BY started_at, run_id")]
+
+    async def run(self, run_id: str | None = None) -> RunInfo:
+        """One run by id, or the latest when None; TraceStoreError when there is none."""
+        rows = (await self._rows("SELECT * FROM runs WHERE run_id=?", (run_id,)) if run_id
+                else await self._rows("SELECT * FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1"))
+        if not rows:
+            what = f"no run {run_id!r}" if run_id else "no runs yet"
+            raise TraceStoreError(self.path, what)
+        return _run(rows[0])
+
+    async def seeds(self, run_id: str) -> list[SeedRow]:
+        """The run's planned dialogs in dataset order."""
+        rows = await self._rows(
+            "SELECT s.*, p.path_json, p.plan_json FROM seeds s JOIN plans p USING (plan_hash) "
+            "WHERE s.run_id=? ORDER BY s.position", (run_id,))
+        return [SeedRow(dialog_id=r["dialog_id"], position=r["position"], user_id=r["user_id"],
+                        split=r["split"],
+                        target_item=r["target_item"], target_time=r["target_time"], n_history=r["n_history"],
+                        negatives=tuple(orjson.loads(r["negatives_json"])), plan_hash=r["plan_hash"],
+                        plan_path=tuple(orjson.loads(r["path_json"])), plan_json=r["plan_json"])
+                for r in rows]
+
+    async def completed(self, run_id: str) -> dict[str, str]:
+        """Dialog id -> status of the run's complete dialogs (those with a dataset line)."""
+        rows = await self._rows("SELECT dialog_id, status FROM dialogs WHERE run_id=? AND "
+                                "record_json IS NOT NULL", (run_id,))
+        return {r["dialog_id"]: r["status"] for r in rows}
+
+    async def records(self, run_id: str) -> list[dict[str, Any]]:
+        """The dataset lines of the run's complete dialogs, in dataset order."""
+        rows = await self._rows(
+            "SELECT d.record_json FROM dialogs d JOIN seeds s USING (run_id, dialog_id) "
+            "WHERE d.run_id=? AND d.record_json IS NOT NULL ORDER BY s.position", (run_id,))
+        return [orjson.loads(r["record_json"]) for r in rows]
+
+    async def recorded_responses(self, run_id: str, dialog_id: str) -> dict[str, list[str]]:
+        """Request hash -> the answers recorded for it in this dialog, in call order (replay's input)."""
+        out: dict[str, list[str]] = {}
+        for r in await self._rows("SELECT request_hash, response_text FROM llm_calls WHERE run_id=? AND "
+                                  "dialog_id=? ORDER BY seq", (run_id, dialog_id)):
+            out.setdefault(r["request_hash"], []).append(r["response_text"])
+        return out
+
+    async def table(self, table: str, run_id: str, dialog_id: str | None = None) -> list[dict[str, Any]]:
+        """Rows of one per-dialog table (of one dialog when given), in event order."""
+        if table not in PER_DIALOG_TABLES and table not in ("seeds", "personas"):
+            raise ValueError(f"not a per-run table: {table!r}")
+        where, params = "run_id=?", [run_id]
+        if dialog_id is not None:
+            where, params = where + " AND dialog_id=?", [run_id, dialog_id]
+        order = {"dialogs": "started_at", "node_attempts": "started_at", "seeds": "position",
+                 "personas": "role"}.get(table, "seq")
+        return [dict(r) for r in await self._rows(f"SELECT * FROM {table} WHERE {where} ORDER BY {order}",
+                                                    params)]
+
+
+def _run(r: sqlite3.Row) -> RunInfo:
+    return RunInfo(run_id=r["run_id"], status=r["status"], started_at=r["started_at"], ended_at=r["ended_at"],
+                   seed=r["seed"], backend=r["backend"], model=r["model"], n_dialogs=r["n_dialogs"],
+                   config=orjson.loads(r["config_json"]), note=r["note"])
+
+
+async def _prepare(db: aiosqlite.Connection) -> None:
+    # WAL must be switched on outside a transaction; NORMAL sync is durable across a killed process
+    # (WAL commits are atomic), only a power loss may drop the last transactions.
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA synchronous=NORMAL")
+    await db.execute("PRAGMA busy_timeout=10000")
+    await db.execute("PRAGMA foreign_keys=OFF")
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    await db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                     "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+    cur = await db.execute("SELECT version FROM schema_migrations")
+    done = {r[0] for r in await cur.fetchall()}
+    newer = [v for v in done if v > SCHEMA_VERSION]
+    if newer:
+        raise sqlite3.DatabaseError(f"the database has schema version {max(newer)}, newer than this "
+                                    f"program's {SCHEMA_VERSION}; upgrade convrec-studio")
+    for version, name, sql in MIGRATIONS:
+        if version in done:
+            continue
+        # executescript commits first; the migration and its record go in one transaction.
+        await db.executescript(f"BEGIN;\n{sql}\nINSERT INTO schema_migrations VALUES "
+                               f"({version}, '{name}', '{_now()}');\nCOMMIT;")
