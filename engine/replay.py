@@ -64,7 +64,7 @@ async def replay_main(args: argparse.Namespace, console: Console) -> int:
     from engine.executor import DialogExecutor
     from engine.records import dialog_record
     from engine.replay_client import ReplayClient
-    from engine.run import backend_config
+    from engine.run import backend_config, embed_directive
     from engine.trace_store import TraceStore
     from profiling.datasets import load_corpus
     from profiling.pipeline import ProfilingConfig
@@ -109,12 +109,12 @@ async def replay_main(args: argparse.Namespace, console: Console) -> int:
             sink = MemorySink()
             recorded_ex = prepared.executor(d, client, validators, sink, run_id=info.run_id,
                                             max_attempts=args.max_attempts,
-                                            embed_directive=args.backend == "scripted", **recorded_personas)
+                                            embed_directive=embed_directive(args), **recorded_personas)
             ex = recorded_ex
             if swap and swap != recorded_personas:
                 new_ex = prepared.executor(d, client, validators, sink, run_id=info.run_id,
                                            max_attempts=args.max_attempts,
-                                           embed_directive=args.backend == "scripted", **personas)
+                                           embed_directive=embed_directive(args), **personas)
                 n = args.replay_from_node
                 ex = DialogExecutor(PersonaSwitch(recorded_ex.user, new_ex.user, n),
                                     PersonaSwitch(recorded_ex.system, new_ex.system, n), validators,

@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--json-mode", choices=("json_schema", "json_object_schema", "json_object", "none"),
                    default="json_schema", help="openai only: how structured output is requested "
                    "(llama.cpp server: json_object_schema)")
+    m.add_argument("--directive", choices=("auto", "on", "off"), default="auto",
+                   help="put the machine-readable turn directive in the prompts (auto: only for the scripted "
+                   "backend; 'on' lets a test server answer with the scripted realizer)")
     m.add_argument("--max-tokens", type=int, default=64, help="upper bound on tokens per model call")
     m.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
     o = p.add_argument_group("store and output")
@@ -134,6 +137,12 @@ def backend_config(args: argparse.Namespace):  # -> BackendConfig; heavy imports
         fields.update(base_url=args.base_url, api_key_env=args.api_key_env, json_mode=args.json_mode,
                       timeout_s=args.call_timeout)
     return BackendConfig(**fields)  # type: ignore[arg-type]
+
+
+def embed_directive(args: argparse.Namespace) -> bool:
+    """Whether prompts carry the directive block (a real model reads the instructions; it only eats
+    a small model's context)."""
+    return args.directive == "on" or (args.directive == "auto" and args.backend == "scripted")
 
 
 def endpoint_limits(args: argparse.Namespace):  # -> EndpointLimits
@@ -223,7 +232,7 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
         def make_executor(dialog, sink):  # type: ignore[no-untyped-def]
             return prepared.executor(dialog, client, validators, sink, user_persona=args.user_persona,
                                      system_persona=args.system_persona, max_attempts=args.max_attempts,
-                                     embed_directive=args.backend == "scripted", run_id=run_id)
+                                     embed_directive=embed_directive(args), run_id=run_id)
 
         def on_result(dialog, result) -> None:  # type: ignore[no-untyped-def]
             store.finish_dialog(run_id, dialog.key, dialog_record(

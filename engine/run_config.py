@@ -22,8 +22,8 @@ __all__ = ["GENERATION_KEYS", "ConfigFileError", "apply_config_file", "generatio
 GENERATION_KEYS = (
     "data", "reviews", "meta", "limit", "on_error", "world_reviews", "world_users", "world_items",
     "world_aspects", "world_seed", "dialogs", "split", "max_attempts", "user_persona", "system_persona",
-    "encoder", "seed", "select", "backend", "model", "base_url", "api_key_env", "json_mode", "max_tokens",
-    "temperature",
+    "encoder", "seed", "select", "backend", "model", "base_url", "api_key_env", "json_mode", "directive",
+    "max_tokens", "temperature",
 )
 _SECRET_WORDS = ("api_key", "apikey", "token", "secret", "password")
 _NOT_IN_FILE = {"config", "help", "resume", "replay"}
