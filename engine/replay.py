@@ -98,7 +98,7 @@ async def replay_main(args: argparse.Namespace, console: Console) -> int:
         backend = config.kind if config.kind == "scripted" else getattr(live, "provider", config.kind)
         personas = {**recorded_personas, **swap}
         label = "scripted" if config.kind == "scripted" else f"{info.backend}:{config.model}"
-        validators = default_validators()
+        judge = getattr(args, "judge", "off") == "on"
         out_lines: list[bytes] = []
         same = differ = replayed_calls = live_calls = 0
         for d in dialogs:
@@ -107,6 +107,7 @@ async def replay_main(args: argparse.Namespace, console: Console) -> int:
             # Turns replayed from the store are labelled as the backend that wrote them.
             client.backend_label = label  # type: ignore[attr-defined]
             sink = MemorySink()
+            validators = default_validators(judge=client if judge else None)
             recorded_ex = prepared.executor(d, client, validators, sink, run_id=info.run_id,
                                             max_attempts=args.max_attempts,
                                             embed_directive=embed_directive(args), **recorded_personas)

@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default, terse, chatty, indecisive, expert, budget_minded) or a TOML path")
     g.add_argument("--system-persona", default="default", help="system persona: a name (default, concise, "
                    "explanatory, enthusiastic) or a TOML path")
+    g.add_argument("--judge", choices=("off", "on"), default="off",
+                   help="on: add the two LLM-judge validators (executional, behavioral) after the rule "
+                   "validators; their calls go through the same endpoint limits (needs local or openai)")
     g.add_argument("--encoder", choices=("fast", "minilm"), default="fast",
                    help="stage-1 sentence encoder (fast = model2vec distilled from MiniLM)")
     g.add_argument("--seed", type=int, default=0, help="run seed: seeds picked, plans, sampling, jitter")
@@ -184,6 +187,9 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
                 console.print(f"run {resumed.run_id} is already complete")
         run_id = args.run_id or _new_run_id()
         structlog.contextvars.bind_contextvars(run_id=run_id)
+        if args.judge == "on" and args.backend == "scripted":
+            raise ConvRecError("--judge on needs a model backend (local or openai): the scripted backend "
+                               "writes dialog turns only")
         # The backend first: one that cannot be built fails before minutes of profiling.
         inner = make_client(backend_config(args))
         registry = EndpointRegistry(seed=args.seed)
@@ -227,7 +233,7 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
             console.print(f"resuming run {run_id}: {len(done)} of {len(seeds)} dialogs done"
                           + (f", {len(dropped)} interrupted ones restart" if dropped else ""))
         todo = [d for d in prepared.inputs if d.key not in done]
-        validators = default_validators()
+        validators = default_validators(judge=client if args.judge == "on" else None)
 
         def make_executor(dialog, sink):  # type: ignore[no-untyped-def]
             return prepared.executor(dialog, client, validators, sink, user_persona=args.user_persona,
@@ -253,6 +259,7 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
             with anyio.CancelScope(shield=True):
                 store.set_run_status(run_id, status)  # type: ignore[arg-type]
                 await store.flush()
+                await client.close()  # the backend's HTTP connections (unclosed: ResourceWarning)
         records = await store.records(run_id)
         summary = await _summary(store, run_id, records, registry, time.perf_counter() - started)
     _write_outputs(args.out, records, summary)

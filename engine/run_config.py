@@ -21,11 +21,12 @@ __all__ = ["GENERATION_KEYS", "ConfigFileError", "apply_config_file", "generatio
 # says, so that the dialogs it completes are the ones the run started with.
 GENERATION_KEYS = (
     "data", "reviews", "meta", "limit", "on_error", "world_reviews", "world_users", "world_items",
-    "world_aspects", "world_seed", "dialogs", "split", "max_attempts", "user_persona", "system_persona",
-    "encoder", "seed", "select", "backend", "model", "base_url", "api_key_env", "json_mode", "directive",
-    "max_tokens", "temperature",
+    "world_aspects", "world_seed", "dialogs", "split", "max_attempts", "judge", "user_persona",
+    "system_persona", "encoder", "seed", "select", "backend", "model", "base_url", "api_key_env", "json_mode",
+    "directive", "max_tokens", "temperature",
 )
-_SECRET_WORDS = ("api_key", "apikey", "token", "secret", "password")
+# Names a secret goes by (exactly, or as a suffix: "openai_api_key"); "max_tokens" is not one.
+_SECRET_NAMES = ("api_key", "apikey", "key", "token", "access_token", "auth_token", "secret", "password")
 _NOT_IN_FILE = {"config", "help", "resume", "replay"}
 
 
@@ -40,7 +41,7 @@ class ConfigFileError(ConvRecError):
 
 def _is_secret(key: str) -> bool:
     k = key.lower()
-    return k != "api_key_env" and any(w in k for w in _SECRET_WORDS) and not k.endswith("_env")
+    return any(k == name or k.endswith("_" + name) for name in _SECRET_NAMES)
 
 
 def apply_config_file(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:

@@ -164,14 +164,30 @@ class DialogScheduler:
         return SchedulerOutcome(finished=finished, interrupted=self.draining, cancelled_running=cancelled)
 
     async def _watch_signals(self) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for signum in signals:
-                if not self.draining:
-                    self.draining = True
-                    log.warning("draining", signal=signal.Signals(signum).name, running=self.counts.running)
-                    self._console.print(f"[yellow]{signal.Signals(signum).name}: no new dialogs; waiting for "
-                                        f"{self.counts.running} running ones (again to cancel them)[/]")
-                else:
-                    log.warning("cancelling_running", running=self.counts.running)
-                    self._console.print("[yellow]cancelling running dialogs[/]")
-                    self._cancel_running.cancel()
+        # A plain handler that only counts (it runs between bytecodes of the main thread), read by this
+        # task: it works on every anyio backend and cannot raise KeyboardInterrupt inside a store write.
+        seen: list[int] = []
+        previous = {sig: signal.signal(sig, lambda signum, _frame: seen.append(signum))
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            handled = 0
+            while True:
+                await anyio.sleep(0.05)
+                while handled < len(seen):
+                    self._on_signal(seen[handled])
+                    handled += 1
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        if not self.draining:
+            self.draining = True
+            log.warning("draining", signal=name, running=self.counts.running)
+            self._console.print(f"[yellow]{name}: no new dialogs; waiting for {self.counts.running} running "
+                                "ones (again to cancel them)[/]")
+        else:
+            log.warning("cancelling_running", running=self.counts.running)
+            self._console.print("[yellow]cancelling running dialogs[/]")
+            self._cancel_running.cancel()

@@ -115,7 +115,7 @@ def pending_migrations(path: Path) -> list[tuple[int, str]]:
     """The migrations a database still needs (read-only: nothing is changed); all of them for a new file."""
     if not path.exists():
         return [(v, name) for v, name, _ in MIGRATIONS]
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con = sqlite3.connect(f"file:{path}?mode=rw", uri=True)  # rw: may need to recover a WAL; writes nothing
     try:
         has = con.execute("SELECT 1 FROM sqlite_master WHERE name='schema_migrations'").fetchone()
         done = {r[0] for r in con.execute("SELECT version FROM schema_migrations")} if has else set()
@@ -126,7 +126,8 @@ def pending_migrations(path: Path) -> list[tuple[int, str]]:
 
 def check_integrity(path: Path) -> str:
     """``PRAGMA integrity_check`` of the database: 'ok' when sound."""
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    # Read-write (changes nothing): after a killed writer, opening must be able to recover the WAL.
+    con = sqlite3.connect(f"file:{path}?mode=rw", uri=True)
     try:
         return "; ".join(r[0] for r in con.execute("PRAGMA integrity_check"))
     finally:

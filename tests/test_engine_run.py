@@ -76,7 +76,7 @@ def test_a_toml_config_file_holds_the_settings_and_the_command_line_wins(
     world = dict(zip(WORLD[::2], WORLD[1::2], strict=True))
     lines = [f"{k[2:].replace('-', '_')} = {v}" for k, v in world.items()]
     cfg.write_text("\n".join([*lines, 'backend = "scripted"', "quiet = true", "dialogs = 5",
-                              "[run]", "concurrency = 2", "llm_concurrency = 3"]) + "\n")
+                              "max_tokens = 48", "[run]", "concurrency = 2", "llm_concurrency = 3"]) + "\n")
     out = tmp_path / "o"
     assert main(["--config", str(cfg), "--dialogs", "2", "--out", str(out), "--db", str(out / "t.db")]) == 0
     assert len((out / "dialogs.jsonl").read_text().splitlines()) == 2  # the command line won
@@ -85,17 +85,18 @@ def test_a_toml_config_file_holds_the_settings_and_the_command_line_wins(
     con = sqlite3.connect(out / "t.db")
     config = json.loads(con.execute("SELECT config_json FROM runs").fetchone()[0])
     con.close()
-    assert config["backend"] == "scripted" and config["dialogs"] == 2
+    assert config["backend"] == "scripted" and config["dialogs"] == 2 and config["max_tokens"] == 48
     capsys.readouterr()
 
     cfg.write_text('dialogz = 3\n')
     assert main(["--config", str(cfg), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert str(cfg) in err and "dialogz" in err and "unknown setting" in err
-    cfg.write_text('api_key = "sk-test-SECRET-123"\n')
-    assert main(["--config", str(cfg), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "api_key_env" in err and "SECRET-123" not in err
+    for name in ("api_key", "openai_api_key", "token"):
+        cfg.write_text(f'{name} = "sk-test-SECRET-123"\n')
+        assert main(["--config", str(cfg), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "api_key_env" in err and "SECRET-123" not in err
     cfg.write_text('dialogs = "many"\n')
     assert main(["--config", str(cfg), "--out", str(out)]) == 2
     assert "dialogs" in capsys.readouterr().err
