@@ -56,6 +56,9 @@ _TRAILING = re.compile(r"[\s.!?…]+$")
 
 
 _NEGATION = re.compile(r"\b(?:no|not|never|nothing|none|without|hardly|cannot)\b|n't\b", re.IGNORECASE)
+# Review text is untrusted (issue #11): a clause carrying prompt markup is never spoken. Our own copy of
+# the pattern, so the realizer does not depend on the validators.
+_MARKUP = re.compile(r"<\|[\w-]{1,30}\|>|\[/?INST\]|<</?SYS>>|</?quote>|<<<|>>>|CONVREC-DIRECTIVE", re.I)
 
 
 def _clause(sentence: str, polarity: int, name: str | None = None) -> str | None:
@@ -70,7 +73,7 @@ def _clause(sentence: str, polarity: int, name: str | None = None) -> str | None
     first = _CLAUSE_SPLIT.split(sentence, maxsplit=1)[0]
     first = "".join(ch for ch in first if ch.isascii()).strip()
     first = _TRAILING.sub("", first)
-    if len(first.split()) < 3 or _NEGATION.search(first):
+    if len(first.split()) < 3 or _NEGATION.search(first) or _MARKUP.search(first):
         return None
     if name is not None:
         want = normalise_tokens(name)

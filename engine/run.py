@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("generation")
     g.add_argument("--dialogs", type=int, default=3,
                    help="number of dialogs (seeds picked deterministically, spread over users and time)")
+    g.add_argument("--budget-usd", type=float, help="stop starting dialogs once model calls cost this much "
+                   "(prices: --price-input / --price-output); the run can be resumed to go on")
     g.add_argument("--split", choices=("all", "train", "validation", "test"), default="all",
                    help="take seeds of this chronological split only")
     g.add_argument("--select", default="hash",
@@ -98,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--directive", choices=("auto", "on", "off"), default="auto",
                    help="put the machine-readable turn directive in the prompts (auto: only for the scripted "
                    "backend; 'on' lets a test server answer with the scripted realizer)")
+    m.add_argument("--price-input", type=float, default=0.0, help="USD per 1M input tokens (for costs)")
+    m.add_argument("--price-output", type=float, default=0.0, help="USD per 1M output tokens (for costs)")
     m.add_argument("--max-tokens", type=int, default=64, help="upper bound on tokens per model call")
     m.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
     o = p.add_argument_group("store and output")
@@ -131,7 +135,9 @@ def backend_config(args: argparse.Namespace):  # -> BackendConfig; heavy imports
     from agents.backends import BackendConfig
 
     fields: dict[str, object] = {"kind": args.backend, "max_tokens": args.max_tokens,
-                                 "temperature": args.temperature, "seed": args.seed}
+                                 "temperature": args.temperature, "seed": args.seed,
+                                 "price_input_per_1m": args.price_input,
+                                 "price_output_per_1m": args.price_output}
     if args.model:
         fields["model"] = args.model
     if args.backend == "openai":
@@ -246,7 +252,7 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
                 system_persona=args.system_persona, run_seed=args.seed))
 
         scheduler = DialogScheduler(make_executor, store, concurrency=args.concurrency, on_result=on_result,
-                                    console=console, progress=progress)
+                                    console=console, progress=progress, budget_usd=args.budget_usd)
         status = "completed"
         try:
             outcome = await scheduler.run(todo, already_done=len(done))
@@ -257,7 +263,8 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
             raise
         finally:
             with anyio.CancelScope(shield=True):
-                store.set_run_status(run_id, status)  # type: ignore[arg-type]
+                store.set_run_status(run_id, status,  # type: ignore[arg-type]
+                                     note="budget reached" if scheduler.budget_reached else None)
                 await store.flush()
                 await client.close()  # the backend's HTTP connections (unclosed: ResourceWarning)
         records = await store.records(run_id)
@@ -270,7 +277,8 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
     if status == "interrupted":
         cmd = shlex.join(["python", "-m", "engine.run", "--resume", "--db", str(args.db), "--run-id", run_id,
                           "--out", str(args.out)])
-        console.print(f"[yellow]run interrupted: {len(records)} of {len(seeds)} dialogs done. Resume with:[/]"
+        why = "budget reached" if scheduler.budget_reached else "run interrupted"
+        console.print(f"[yellow]{why}: {len(records)} of {len(seeds)} dialogs done. Resume with:[/]"
                       f"\n  {cmd}")
         return INTERRUPTED_EXIT
     return 0

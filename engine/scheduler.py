@@ -4,7 +4,7 @@ Dialogs start one by one as slots of the live-dialog limiter free up (so 100,000
 100,000 small inputs, not 100,000 waiting tasks), each in its own task of one anyio task group. Model
 calls are bounded separately, per endpoint, by the gateway (:mod:`engine.gateway`). Every dialog's
 events go to the trace sink; when it ends, ``on_result`` gets it (engine.run writes the dataset line to
-the store there).
+the store there). With ``budget_usd``, no dialog starts once the calls made cost that much.
 
 Ctrl-C (SIGINT) or SIGTERM drains: no new dialog starts, running dialogs finish (their calls complete
 or fail as usual); a second signal cancels them at once (cancelled dialogs leave no dataset line, and
@@ -46,6 +46,7 @@ class LiveCounts:
     output_tokens: int = 0
     retries: int = 0
     rollbacks: int = 0
+    cost_usd: float = 0.0
     started: float = field(default_factory=time.perf_counter)
 
     def line(self) -> str:
@@ -71,6 +72,7 @@ class _CountingSink:
             c.input_tokens += event.input_tokens
             c.output_tokens += event.output_tokens
             c.retries += event.retries
+            c.cost_usd += event.cost_usd
         elif isinstance(event, RolledBack):
             c.rollbacks += 1
         self._sink.emit(event)
@@ -90,7 +92,8 @@ class DialogScheduler:
 
     def __init__(self, make_executor: Callable[[DialogInput, TraceSink], DialogExecutor], sink: TraceSink, *,
                  concurrency: int, on_result: Callable[[DialogInput, DialogResult], Awaitable[None] | None],
-                 console: Console | None = None, progress: bool = True, handle_signals: bool = True) -> None:
+                 console: Console | None = None, progress: bool = True, handle_signals: bool = True,
+                 budget_usd: float | None = None) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         self._make = make_executor
@@ -102,6 +105,8 @@ class DialogScheduler:
         self._progress = progress
         self._signals = handle_signals
         self.draining = False
+        self.budget_usd = budget_usd
+        self.budget_reached = False
         self._cancel_running = anyio.CancelScope()
 
     def drain(self) -> None:
@@ -135,6 +140,13 @@ class DialogScheduler:
                     if maybe is not None:
                         await maybe
                     finished += 1
+                    if self.budget_usd is not None and self.counts.cost_usd >= self.budget_usd \
+                            and not self.draining:
+                        # Spent: start no more dialogs; the running ones finish (resume continues).
+                        self.budget_reached = True
+                        self.drain()
+                        log.warning("budget_reached", cost_usd=round(self.counts.cost_usd, 6),
+                                    budget_usd=self.budget_usd)
             finally:
                 limiter.release()
 

@@ -154,3 +154,19 @@ def _figure(text: str, name: str) -> int:
         if name in line:
             return int(line.split("│")[-2].strip().replace(",", ""))
     raise AssertionError(f"{name!r} not in the output:\n{text}")
+
+
+def test_a_cost_budget_stops_new_dialogs_and_the_run_can_go_on(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "b"
+    # Scripted calls cost nothing; a made-up price makes each call cost about 0.07 USD.
+    assert _run(out, "--concurrency", "1", "--price-input", "100000", "--budget-usd", "1.0",
+                "--run-id", "bud") == 130
+    assert "budget reached" in capsys.readouterr().out
+    done = len((out / "dialogs.jsonl").read_text().splitlines())
+    assert 1 <= done < 6
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["cost_usd"] >= 1.0
+    assert main(["--resume", "--run-id", "bud", "--db", str(out / "trace.db"), "--out", str(out),
+                 "--quiet"]) == 0
+    assert len((out / "dialogs.jsonl").read_text().splitlines()) == 6

@@ -117,7 +117,7 @@ class TargetHiddenValidator(RuleValidator):
 
 
 class CatalogOnlyValidator(RuleValidator):
-    """Every product-like name the system writes is in the catalog."""
+    """Every product-like name the system writes is in the catalog, and is one of the plan's items."""
 
     name = "behavioral.catalog_only"
     kind = "behavioral"
@@ -127,12 +127,35 @@ class CatalogOnlyValidator(RuleValidator):
         vocab = [a.name for a in ctx.aspects.values()] + [p for a in ctx.aspects.values() for p in a.phrases]
         vocab += [ctx.target.category, view.data.plan.persona]
         out: list[str] = []
+        hint = f" (here: '{view.title(view.focus_item)}')" if view.focus_item else ""
+        first = view.recommend_index()
+        # Before the first recommend node no_early_recommendation refuses every item named.
+        off_plan = first is not None and view.data.node.index >= first
+        allowed = {view.title(i) for i in _plan_items(view)}
         for text in view.texts("system"):
             for name in unknown_product_names(text, view.data.catalog, vocab):
-                hint = f" (here: '{view.title(view.focus_item)}')" if view.focus_item else ""
                 out.append(f"The system named '{name}', which is not in the catalog; name only catalog "
                            f"items{hint}.")
+            if not off_plan:
+                continue
+            # A real catalog item the plan never put forward: review text quoted in the prompt can carry
+            # "recommend <another item>", and a model that obeys it must not pass (issue #11). By title,
+            # as two catalog items may share one.
+            for title in dict.fromkeys(view.title(i) for i in view.data.catalog.mentions(text)):
+                if title not in allowed:
+                    out.append(f"The system named '{title}', which this dialog does not recommend; name only "
+                               f"the items you are told to{hint}.")
         return out
+
+
+def _plan_items(view: AttemptView) -> set[str]:
+    """Items the plan puts on the table: the target, proposed alternatives, critiqued and inquired items."""
+    out = {view.data.plan.target}
+    for n in view.data.plan.nodes:
+        for slot in (n.negative, n.critique, n.inquiry):
+            if slot is not None:
+                out.add(slot.item)
+    return out
 
 
 class SentimentClaimsValidator(RuleValidator):

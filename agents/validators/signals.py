@@ -136,6 +136,14 @@ _USER_VOICE = re.compile(
     r"can you (?:recommend|suggest) (?:me )?(?:a|an|some|something))\b", re.I)
 
 
+# Prompt markup: chat-template role tokens, Llama-2 tags, our quote tags (raw or escaped) and directive
+# markers. Review text quoted into a prompt can carry them, and an agent that repeats review words (the
+# scripted user's paraphrased evidence does) would put them in the dataset and, unquoted, in the other
+# agent's transcript (issue #11): no shopper or assistant writes them.
+_MARKUP = re.compile(r"<\|[\w-]{1,30}\|>|\[/?INST\]|<</?SYS>>|(?:<|&lt;)/?quote(?:>|&gt;)|<<<|>>>|"
+                     r"CONVREC-DIRECTIVE", re.I)
+
+
 def role_slips(text: str, speaker: str) -> list[str]:
     """Why the text does not read as ``speaker``'s own message (empty list when it does)."""
     found: list[str] = []
@@ -144,6 +152,9 @@ def role_slips(text: str, speaker: str) -> list[str]:
     m = _ROLE_PREFIX.search(text)
     if m:
         found.append(f"it carries a role prefix {m.group(0).strip()!r}")
+    m = _MARKUP.search(text)
+    if m:
+        found.append(f"it contains prompt markup ({m.group(0)!r})")
     voice = _ASSISTANT_VOICE if speaker == "user" else _USER_VOICE
     m = voice.search(text)
     if m:

@@ -297,6 +297,8 @@ def _csv_rows_of(reader: LineReader, rows: Any, text: _TextLines, header: list[s
             return
         except csv.Error as e:
             end = rows.line_num
+            # Bad bytes on the refused row's lines go with it: left over, they would blame the next row.
+            text.bad.clear()
             faults.fail(DataError(f"not a CSV row: {e}", file=reader.name, line=start, kind="malformed"))
             continue
         except READ_ERRORS as e:
