@@ -173,7 +173,7 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
     from engine.dialog_inputs import prepare_dialog_set
     from engine.gateway import EndpointRegistry
     from engine.records import dialog_record
-    from engine.scheduler import DialogScheduler
+    from engine.scheduler import DialogScheduler, counted_signals
     from engine.trace_store import RunInfo, SeedRow, TraceStore
     from profiling.pipeline import ProfilingConfig
 
@@ -262,14 +262,19 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
             status = "interrupted"
             raise
         finally:
-            with anyio.CancelScope(shield=True):
+            # A Ctrl-C now would only cut the last writes short: it is noted, not raised.
+            with anyio.CancelScope(shield=True), counted_signals() as late:
                 store.set_run_status(run_id, status,  # type: ignore[arg-type]
                                      note="budget reached" if scheduler.budget_reached else None)
                 await store.flush()
                 await client.close()  # the backend's HTTP connections (unclosed: ResourceWarning)
-        records = await store.records(run_id)
-        summary = await _summary(store, run_id, records, registry, time.perf_counter() - started)
-    _write_outputs(args.out, records, summary)
+        with counted_signals() as late_too:
+            records = await store.records(run_id)
+            summary = await _summary(store, run_id, records, registry, time.perf_counter() - started)
+    with counted_signals() as last:
+        _write_outputs(args.out, records, summary)
+    if late or late_too or last:
+        console.print("[yellow]a signal came while the results were being written; they are complete[/]")
     console.print(_table(summary))
     for name in ("dialogs.jsonl", "summary.json", "run.log"):
         console.print(f"wrote {args.out / name}")

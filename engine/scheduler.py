@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import anyio
@@ -27,7 +28,7 @@ from engine.dialog_inputs import DialogInput
 from engine.events import LLMCallRecorded, RolledBack, TraceEvent, TraceSink, TurnRecorded
 from engine.executor import DialogExecutor, DialogResult
 
-__all__ = ["DialogScheduler", "LiveCounts", "SchedulerOutcome"]
+__all__ = ["DialogScheduler", "LiveCounts", "SchedulerOutcome", "counted_signals"]
 
 log = structlog.get_logger(__name__)
 
@@ -76,6 +77,23 @@ class _CountingSink:
         elif isinstance(event, RolledBack):
             c.rollbacks += 1
         self._sink.emit(event)
+
+
+@contextmanager
+def counted_signals() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM only append to the yielded list while inside (old handlers restored after).
+
+    The handler runs between bytecodes of the main thread and does nothing else, so a signal can never
+    raise KeyboardInterrupt in the middle of a store write; whoever holds the list decides what to do.
+    """
+    seen: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: seen.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield seen
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @dataclass
@@ -176,21 +194,13 @@ class DialogScheduler:
         return SchedulerOutcome(finished=finished, interrupted=self.draining, cancelled_running=cancelled)
 
     async def _watch_signals(self) -> None:
-        # A plain handler that only counts (it runs between bytecodes of the main thread), read by this
-        # task: it works on every anyio backend and cannot raise KeyboardInterrupt inside a store write.
-        seen: list[int] = []
-        previous = {sig: signal.signal(sig, lambda signum, _frame: seen.append(signum))
-                    for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
+        with counted_signals() as seen:
             handled = 0
             while True:
                 await anyio.sleep(0.05)
                 while handled < len(seen):
                     self._on_signal(seen[handled])
                     handled += 1
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
     def _on_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
