@@ -99,8 +99,9 @@ def test_sigkill_then_resume_gives_the_uninterrupted_dataset(tmp_path: Path, ref
 def test_ctrl_c_drains_marks_the_run_interrupted_and_says_how_to_resume(tmp_path: Path,
                                                                         reference: bytes) -> None:
     db, out = tmp_path / "run.db", tmp_path / "out"
-    # One dialog at a time: the run is still playing when the signal comes, however fast the machine.
-    proc = _start(db, out, "--run-id", "c", "--concurrency", "1", capture=True)
+    # Slowed by the endpoint's request bucket (15 calls/s, about a second per dialog), so the run is still
+    # playing when the signal comes, however fast the machine; the resume runs at full speed.
+    proc = _start(db, out, "--run-id", "c", "--concurrency", "1", "--rpm", "900", capture=True)
     deadline = time.monotonic() + 300
     while _complete(db, "c") < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
