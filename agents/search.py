@@ -117,11 +117,18 @@ def search_catalog(
     source: ProfileSource | None = None,
     items: Sequence[str] = (),
     k: int = 3,
+    catalog: Sequence[ItemProfile] | None = None,
 ) -> list[SearchHit]:
-    """The best ``k`` items for what the user said so far; alternatives already declined are left out."""
+    """The best ``k`` items for what the user said so far; alternatives already declined are left out.
+
+    ``catalog``: the profiles of ``items`` at the seed's time, when the caller already has them (they
+    do not change within a dialog, and computing them is most of a search's cost).
+    """
     ctx = request.context
     profiles: list[ItemProfile] = [ctx.target, *ctx.negatives]
-    if source is not None:
+    if catalog is not None:
+        profiles.extend(catalog)
+    elif source is not None:
         at = ctx.seed.target.timestamp
         profiles.extend(source.item_profile(i, at) for i in items)
     declined = {n.negative.item for n in request.plan.nodes[: request.node.index] if n.negative is not None}

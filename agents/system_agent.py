@@ -9,6 +9,7 @@ plan's, taken from the item's community sentiment.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from autogen_core.models import ChatCompletionClient
@@ -19,7 +20,7 @@ from agents.directive import build_directive
 from agents.personas import Persona, load_persona
 from agents.prompts import build_prompt
 from agents.search import search_catalog
-from profiling.profiles import ProfileSource
+from profiling.profiles import ItemProfile, ProfileSource
 
 __all__ = ["SEARCH_NODES", "SystemAgent"]
 
@@ -45,10 +46,20 @@ class SystemAgent:
         self._k = search_k
         self._embed = embed_directive
         self._runner = AutogenRunner(name, client)
+        # Item profiles at a seed's time, computed once: a dialog searches at one time, many times.
+        self._catalog: tuple[datetime, list[ItemProfile]] | None = None
+
+    def _catalog_at(self, request: NodeRequest) -> list[ItemProfile]:
+        if self._profiles is None:
+            return []
+        at = request.context.seed.target.timestamp
+        if self._catalog is None or self._catalog[0] != at:
+            self._catalog = (at, [self._profiles.item_profile(i, at) for i in self._items])
+        return self._catalog[1]
 
     async def reply(self, request: NodeRequest) -> AgentReply:
         """The system's next message for ``request``."""
-        hits = (search_catalog(request, source=self._profiles, items=self._items, k=self._k)
+        hits = (search_catalog(request, k=self._k, catalog=self._catalog_at(request))
                 if request.node.type in SEARCH_NODES else [])
         directive = build_directive(request, "system", self.spec, hits)
         prompt = build_prompt(directive, self.spec, request.transcript, embed_directive=self._embed)

@@ -1,0 +1,62 @@
+"""Runs tests/openai_server.py's OpenAITestServer in its own process, answering like the scripted backend.
+
+    .venv/bin/python bench/openai_server_proc.py [--backlog 1024]
+
+Prints ``port N`` on its first line once it listens on 127.0.0.1, then serves until its stdin closes
+(or SIGTERM), then prints one line of figures: ``requests N in_flight_max N cpu_s X handler_errors N``
+(its own CPU while serving, so the client's figures are the client's alone).
+
+Each answer is the scripted realizer's turn for the directive in the request's last user message,
+so dialogs pass the validators exactly as with the scripted backend. ``--backlog`` is the listen
+queue: http.server's default of 5 drops connection attempts when hundreds arrive at once (the client
+then retries the SYN a second later), which would measure the kernel, not the client; real servers
+(uvicorn, vLLM, llama.cpp) listen with a backlog of 2048.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agents.directive import parse_directive
+from agents.scripted import realise
+from tests.openai_server import OpenAITestServer, _Server
+
+
+def scripted_body_answer(body: dict[str, Any]) -> str:
+    """The scripted realizer's turn for the last user message of an OpenAI chat request body."""
+    users = [m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "user"]
+    if not users:
+        raise ValueError("the request has no user message with a directive")
+    return realise(parse_directive(users[-1]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--backlog", type=int, default=1024, help="listen queue length (default: 1024)")
+    args = p.parse_args(argv)
+    _Server.request_queue_size = args.backlog  # read by server_activate() when the server starts
+    server = OpenAITestServer(scripted_body_answer, model="test-model")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with server:
+        cpu0 = time.process_time()  # serving only, not the imports
+        print(f"port {server.port}", flush=True)
+        reader = threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True)
+        reader.start()
+        stop.wait()
+        cpu = time.process_time() - cpu0
+        print(f"requests {len(server.requests)} in_flight_max {server.max_in_flight} cpu_s {cpu:.3f} "
+              f"handler_errors {len(server.handler_errors)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
