@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -163,6 +163,9 @@ class TraceStore:
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Opened once here first: aiosqlite's failed connect stops its worker thread without waiting
+            # for it, and the thread then reports to a closed event loop (a traceback after our error).
+            sqlite3.connect(path).close()
             writer = await aiosqlite.connect(path, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise TraceStoreError(path, _explain(exc)) from exc
@@ -266,25 +269,9 @@ class TraceStore:
             raise
 
     async def _transaction(self, rows: Sequence[Row]) -> None:
-        # Consecutive rows with the same statement go in one executemany (one thread hop each).
-        await self._db.execute("BEGIN")
-        try:
-            start = 0
-            while start < len(rows):
-                sql = rows[start][0]
-                end = start + 1
-                while end < len(rows) and rows[end][0] == sql:
-                    end += 1
-                if end - start == 1:
-                    await self._db.execute(sql, rows[start][1])
-                else:
-                    await self._db.executemany(sql, [r[1] for r in rows[start:end]])
-                start = end
-            await self._db.execute("COMMIT")
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await self._db.execute("ROLLBACK")
-            raise
+        # The whole batch in one hop to aiosqlite's thread (its ``_execute``, the same call its public
+        # methods use): one await per statement cost two thread hops each, half the store's CPU.
+        await self._db._execute(_write_batch, self._db._conn, rows)
 
     # -- runs ------------------------------------------------------------------------------------
     def begin_run(self, info: RunInfo, seeds: Sequence[SeedRow],
@@ -402,6 +389,28 @@ class TraceStore:
                  "personas": "role"}.get(table, "seq")
         return [dict(r) for r in await self._rows(f"SELECT * FROM {table} WHERE {where} ORDER BY {order}",
                                                     params)]
+
+
+def _write_batch(con: sqlite3.Connection, rows: Sequence[Row]) -> None:
+    """One transaction; consecutive rows with the same statement go in one executemany."""
+    con.execute("BEGIN")
+    try:
+        start = 0
+        while start < len(rows):
+            sql = rows[start][0]
+            end = start + 1
+            while end < len(rows) and rows[end][0] == sql:
+                end += 1
+            con.executemany(sql, [r[1] for r in rows[start:end]])
+            start = end
+        con.execute("COMMIT")
+    except BaseException:
+        # SQLite may already have rolled back (a full disk or I/O error during COMMIT); a failing
+        # ROLLBACK must not hide the error that says what went wrong.
+        if con.in_transaction:
+            with suppress(sqlite3.Error):
+                con.execute("ROLLBACK")
+        raise
 
 
 def _run(r: sqlite3.Row) -> RunInfo:
