@@ -215,7 +215,7 @@ async def engine_play(store: TraceStore, corpus: Corpus, prepared: PreparedDialo
              for k, d in enumerate(dialogs)]
     personas = {role: ("default", load_persona("default", role).model_dump(mode="json"))
                 for role in ("user", "system")}
-    store.begin_run(RunInfo(run_id=run_id, status="running", started_at=datetime.now(UTC).isoformat(),
+    await store.begin_run(RunInfo(run_id=run_id, status="running", started_at=datetime.now(UTC).isoformat(),
                             seed=0, backend=backend, model=inner.config.model, n_dialogs=len(seeds),
                             config={"bench": True}), seeds, personas)
     registry = EndpointRegistry(seed=0)

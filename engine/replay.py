@@ -134,6 +134,8 @@ async def replay_main(args: argparse.Namespace, console: Console) -> int:
                 console.print(render_dialog(sink, d.key))
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "replay.jsonl").write_bytes(b"".join(line + b"\n" for line in out_lines))
+        if live is not None:
+            await live.close()  # its HTTP connections (an unclosed pool is a ResourceWarning)
     table = Table(title=f"replay of run {info.run_id} ({args.replay_mode})")
     table.add_column("figure")
     table.add_column("value", justify="right")

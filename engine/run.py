@@ -224,9 +224,10 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
             config = generation_settings(args)
             if prepared.selection is not None:
                 config["selection"] = prepared.selection
-            store.begin_run(RunInfo(run_id=run_id, status="running", started_at=datetime.now(UTC).isoformat(),
-                                    seed=args.seed, backend=backend, model=inner.config.model,
-                                    n_dialogs=len(seeds), config=config), seeds, personas)
+            info = RunInfo(run_id=run_id, status="running", started_at=datetime.now(UTC).isoformat(),
+                           seed=args.seed, backend=backend, model=inner.config.model, n_dialogs=len(seeds),
+                           config=config)
+            await store.begin_run(info, seeds, personas)
             done: dict[str, str] = {}
         else:
             stored = await store.seeds(run_id)

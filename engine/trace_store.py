@@ -274,9 +274,13 @@ class TraceStore:
         await self._db._execute(_write_batch, self._db._conn, rows)
 
     # -- runs ------------------------------------------------------------------------------------
-    def begin_run(self, info: RunInfo, seeds: Sequence[SeedRow],
-                  personas: dict[str, tuple[str, dict[str, Any]]]) -> None:
-        """Queue a new run with its planned dialogs (seeds, plans) and personas (role -> name, spec)."""
+    async def begin_run(self, info: RunInfo, seeds: Sequence[SeedRow],
+                        personas: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        """Record a new run with its planned dialogs (seeds, plans) and personas (role -> name, spec).
+
+        In one transaction, written now (not queued): a run is recorded whole or not at all, however
+        many seeds it has, so a kill while it is written never leaves a run that resume cannot match.
+        """
         rows: list[Row] = [(
             "INSERT INTO runs (run_id, status, started_at, ended_at, seed, backend, model, n_dialogs, "
             "config_json, note) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -292,7 +296,11 @@ class TraceStore:
                          "target_time, n_history, negatives_json, plan_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
                          (info.run_id, s.dialog_id, s.position, s.user_id, s.split, s.target_item,
                           s.target_time, s.n_history, orjson.dumps(s.negatives).decode(), s.plan_hash)))
-        self.put_rows(rows)
+        await self.flush()
+        try:
+            await self._db._execute(_write_batch, self._db._conn, rows)
+        except sqlite3.Error as exc:
+            raise TraceStoreError(self.path, _explain(exc)) from exc
 
     def finish_dialog(self, run_id: str, dialog_id: str, record: dict[str, Any]) -> None:
         """Queue the dataset line of an ended dialog (after its events: it marks the dialog complete)."""

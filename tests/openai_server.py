@@ -7,13 +7,19 @@ recorded (path, headers, body), and concurrent requests are counted (``max_in_fl
 
 Fault injection is by configuration: ``fault(n, body) -> Fault | None`` is asked before request ``n``
 (1-based) is answered, and a Fault can be an HTTP status with headers (429 with or without
-Retry-After, 500, 503), a hang, a connection reset, or a truncated body. The engine's retry tests
-(issue #6) build on these.
+Retry-After, 500, 503), a hang, a connection reset, a truncated body, an empty body, an answer that
+is not the JSON asked for, an answer in the wrong role, or a very long answer. The engine's retry
+tests (issue #6) and fault tests (issue #11) build on these.
+
+A request is in flight from the moment its body is read until its answer starts going out (or the
+server drops it, or the client gives up on a hang): so ``max_in_flight`` is what a client's
+concurrency limit must bound, with no race between one answer's last bytes and the next request.
 """
 
 from __future__ import annotations
 
 import json
+import select
 import socket
 import struct
 import threading
@@ -23,17 +29,36 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-__all__ = ["Fault", "OpenAITestServer", "RecordedRequest", "echo_answer"]
+__all__ = ["FAULT_KINDS", "Fault", "FaultKind", "OpenAITestServer", "RecordedRequest", "echo_answer"]
+
+
+FaultKind = Literal["status", "hang", "reset", "truncate", "empty", "invalid_json", "wrong_role", "long"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("status", "hang", "reset", "truncate", "empty", "invalid_json",
+                                      "wrong_role", "long")
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One injected failure: ``status`` (code + headers + body), ``hang``, ``reset`` or ``truncate``."""
+    """One injected failure.
 
-    kind: Literal["status", "hang", "reset", "truncate"]
+    - ``status``: an error answer (``status`` code, ``headers`` such as Retry-After, a JSON error body);
+    - ``hang``: no answer for ``seconds``, then the normal one (a client that gives up first is let go);
+    - ``reset``: the connection is reset (RST) instead of answering;
+    - ``truncate``: half of the JSON body, then the connection closes;
+    - ``empty``: 200 with an empty body;
+    - ``invalid_json``: 200, but the message content is a broken JSON object (the JSON asked for, cut);
+    - ``wrong_role``: 200, but the message comes back in role ``role`` (``text`` replaces the content,
+      e.g. a turn written for the other speaker);
+    - ``long``: 200, the answer repeated to ``size`` characters (a server that ignores max_tokens).
+    """
+
+    kind: FaultKind
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0  # hang: how long before answering normally (bounded by server stop)
+    role: str = "user"  # wrong_role: the role the message claims
+    text: str | None = None  # wrong_role (any answering kind): replaces the answer's text
+    size: int = 100_000  # long: characters of the answer
 
 
 @dataclass(frozen=True)
@@ -69,6 +94,8 @@ class OpenAITestServer:
         self.delay_s = delay_s
         self.requests: list[RecordedRequest] = []
         self.handler_errors: list[str] = []  # exceptions inside handlers (expected after an injected reset)
+        self.faults: dict[str, int] = {}  # kind -> faults injected
+        self.abandoned = 0  # hung requests whose client gave up (closed the connection) first
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -119,7 +146,11 @@ class OpenAITestServer:
             n = len(self.requests)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        return n, (self.fault(n, request.body) if self.fault else None)
+        fault = self.fault(n, request.body) if self.fault else None
+        if fault is not None:
+            with self._lock:
+                self.faults[fault.kind] = self.faults.get(fault.kind, 0) + 1
+        return n, fault
 
     def _leave(self) -> None:
         with self._lock:
@@ -166,10 +197,35 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         request = RecordedRequest("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         n, fault = self.owner._enter(request)
+        self._in_flight = True
         try:
             self._answer(n, body, fault)
         finally:
+            self._done()
+
+    def _done(self) -> None:
+        """This request is no longer in flight (once): called as its answer starts going out."""
+        if getattr(self, "_in_flight", False):
+            self._in_flight = False
             self.owner._leave()
+
+    def _hang(self, seconds: float) -> bool:
+        """Wait ``seconds`` (or until the server stops); False when the client closed the connection first."""
+        deadline = time.monotonic() + seconds
+        while not self.owner._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+            if readable:
+                try:
+                    gone = self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    gone = True
+                if gone:  # the client gave up: the request is no longer in flight
+                    with self.owner._lock:
+                        self.owner.abandoned += 1
+                    self.close_connection = True
+                    return False
+                time.sleep(0.01)  # data without an answer read (not expected from one client): just wait
+        return True
 
     def _answer(self, n: int, body: dict[str, Any] | None, fault: Fault | None) -> None:
         if self.path.rstrip("/") != "/v1/chat/completions":
@@ -184,33 +240,55 @@ class _Handler(BaseHTTPRequestHandler):
                                                          "type": "injected"}}, fault.headers)
                 return
             if fault.kind == "hang":
-                self.owner._wait(fault.seconds)
+                if not self._hang(fault.seconds):
+                    return
             elif fault.kind == "reset":
                 # SO_LINGER 0 makes close() send RST: the client sees "connection reset by peer".
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.close_connection = True
+                self._done()
                 self.connection.close()
+                return
+            elif fault.kind == "empty":
+                self._done()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", "0")
+                self.end_headers()
+                self.wfile.flush()
                 return
         if self.owner.delay_s:
             self.owner._wait(self.owner.delay_s)
         text = self.owner.answer(body)
+        role = "assistant"
+        if fault is not None:
+            if fault.text is not None:
+                text = fault.text
+            if fault.kind == "wrong_role":
+                role = fault.role
+            elif fault.kind == "long":
+                text = " ".join([text] * (fault.size // (len(text) + 1) + 1))[: fault.size]
+            elif fault.kind == "invalid_json":
+                # The object a JSON request asks for, cut off: an answer that does not parse.
+                text = '{"answer": ' + json.dumps(text)[: max(1, len(text) // 2)]
         usage = {"prompt_tokens": sum(_words(m.get("content")) for m in body["messages"]),
                  "completion_tokens": _words(text)}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         model = body.get("model") or self.owner.model
         if body.get("stream"):
             wants_usage = (body.get("stream_options") or {}).get("include_usage")
-            self._stream(text, model, usage if wants_usage else None)
+            self._stream(text, model, usage if wants_usage else None, role)
             return
         payload: dict[str, Any] = {
             "id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+            "choices": [{"index": 0, "message": {"role": role, "content": text},
                          "finish_reason": "stop", "logprobs": None}],
         }
         if self.owner.report_usage:
             payload["usage"] = usage
         if fault is not None and fault.kind == "truncate":
             data = json.dumps(payload).encode()
+            self._done()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
@@ -221,7 +299,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send_json(200, payload)
 
-    def _stream(self, text: str, model: str, usage: dict[str, int] | None) -> None:
+    def _stream(self, text: str, model: str, usage: dict[str, int] | None, role: str = "assistant") -> None:
+        self._done()
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("connection", "close")  # no length: the stream ends when the socket closes
@@ -232,7 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
         pieces = [w + " " for w in text.split(" ")]
         pieces[-1] = pieces[-1].rstrip(" ")
         for i, piece in enumerate(pieces):
-            delta = {"content": piece} if i else {"role": "assistant", "content": piece}
+            delta = {"content": piece} if i else {"role": role, "content": piece}
             self._event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
         self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         if usage is not None:
@@ -246,6 +325,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_json(self, status: int, obj: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(obj).encode()
+        self._done()
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))

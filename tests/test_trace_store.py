@@ -106,7 +106,7 @@ def test_every_event_becomes_rows_and_the_dataset_lines_come_back_in_order(
 
     async def go() -> None:
         async with TraceStore.open(db, batch_rows=7) as store:  # small batches: many transactions
-            store.begin_run(_info("r1", len(seeds)), seeds, {"user": ("default", {"name": "default"})})
+            await store.begin_run(_info("r1", len(seeds)), seeds, {"user": ("default", {"name": "default"})})
             await _play_into(store, prepared, "r1", memory)
             store.set_run_status("r1", "completed")
             await store.flush()
@@ -152,7 +152,7 @@ def test_reset_incomplete_deletes_only_dialogs_without_a_dataset_line(
 
     async def go() -> None:
         async with TraceStore.open(db) as store:
-            store.begin_run(_info("r1", len(seeds)), seeds, {})
+            await store.begin_run(_info("r1", len(seeds)), seeds, {})
             await _play_into(store, prepared, "r1", MemorySink(), finish=False)
             for d in prepared.inputs[:2]:
                 store.finish_dialog("r1", d.key, {"dialog_id": d.key})

@@ -125,7 +125,7 @@ class OpenAIBackend(RecordingClient):
             cancellation_token.link_future(task)
         try:
             result = await task
-        except self._openai.OpenAIError as exc:
+        except (self._openai.OpenAIError, ValueError) as exc:  # ValueError: a body that is not JSON
             raise self._map_error(exc) from exc
         if not result.choices:
             raise LLMServerError("the server answered with no choices", model=self._config.model)
@@ -173,7 +173,7 @@ class OpenAIBackend(RecordingClient):
                         yield ch.delta.content
                     if ch.finish_reason is not None:
                         finish = finish_reason(ch.finish_reason)
-        except self._openai.OpenAIError as exc:
+        except (self._openai.OpenAIError, ValueError) as exc:  # ValueError: a body that is not JSON
             raise self._map_error(exc) from exc
         yield self._finish(messages=messages, content="".join(parts), finish=finish,
                            input_tokens=input_tokens, output_tokens=output_tokens, started=started,
@@ -186,7 +186,8 @@ class OpenAIBackend(RecordingClient):
         if isinstance(exc, o.APITimeoutError):
             return LLMTimeout(f"no answer within {self._config.timeout_s:g} s", model=model)
         if isinstance(exc, o.APIConnectionError):
-            return LLMServerError(f"connection failed: {exc.__cause__ or exc}", model=model)
+            cause = exc.__cause__ or exc
+            return LLMServerError(f"connection failed: {type(cause).__name__}: {cause}", model=model)
         if isinstance(exc, o.RateLimitError):
             return RateLimited(f"rate limited (429): {exc.message}", model=model,
                                retry_after=parse_retry_after(exc.response.headers))
