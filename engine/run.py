@@ -61,8 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--split", choices=("all", "train", "validation", "test"), default="all",
                    help="take seeds of this chronological split only")
     g.add_argument("--select", default="hash",
+                   choices=("hash", "random", "stratified", "kcenter", "js", "hybrid"),
                    help="how the seeds to simulate are chosen under the --dialogs budget: hash (a seeded "
-                   "spread over users and time) or an active-selection strategy (see README)")
+                   "spread over users and time), or active selection on seed features: random, stratified "
+                   "(category x popularity), kcenter (coreset), js (Jensen-Shannon information), hybrid "
+                   "(k-center + JS - popularity); see README")
     g.add_argument("--max-attempts", type=int, default=4,
                    help="attempts per node before rolling back to an alternative path")
     g.add_argument("--user-persona", default="default", help="user persona: a name under agents/personas "
