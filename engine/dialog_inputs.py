@@ -28,6 +28,7 @@ from planners.errors import PlanError
 from planners.plan import DialogPlan
 from planners.sampler import PlanConfig, SamplingPlanner
 from profiling.corpus import Corpus
+from profiling.encoders import Encoder
 from profiling.pipeline import ProfilingConfig, ProfilingResult, load_or_run_profiling
 from profiling.seeds import Seed, SeedConfig, Split, make_seeds, split_seeds
 
@@ -105,15 +106,17 @@ def prepare_dialog_set(
     split: Split | None = None,
     seed: int = 0,
     select: str = "hash",
+    encoder: Encoder | None = None,
 ) -> PreparedDialogs:
     """Up to ``n`` planned dialogs of ``corpus`` (all when None), and the seeds that could not be planned.
 
     ``seed`` is the run seed; the profiling, seed and plan configs take it when not given. ``split``
     keeps only the seeds of that temporal split. ``select`` is how the ``n`` seeds are chosen: "hash"
-    (:func:`seed_order`) or an active-selection strategy of :mod:`profiling.selection`.
+    (:func:`seed_order`) or an active-selection strategy of :mod:`profiling.selection`. ``encoder``
+    replaces the configured one when stage 1 has to run (e.g. :class:`profiling.ray_embed.RayDataEncoder`).
     """
     pcfg = profiling or ProfilingConfig(seed=seed)
-    result = load_or_run_profiling(corpus, pcfg)
+    result = load_or_run_profiling(corpus, pcfg, encoder=encoder)
     all_seeds, _cuts = split_seeds(make_seeds(corpus, seeds or SeedConfig(seed=seed)))
     pool = [s for s in all_seeds if split is None or s.split == split]
     planner = SamplingPlanner(plan_config or PlanConfig(seed=seed))

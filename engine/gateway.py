@@ -38,7 +38,7 @@ import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import anyio
 import structlog
@@ -54,6 +54,7 @@ from profiling.errors import ConvRecError
 
 __all__ = [
     "CallStats",
+    "ClusterGate",
     "Endpoint",
     "EndpointLimits",
     "EndpointRegistry",
@@ -70,6 +71,24 @@ log = structlog.get_logger(__name__)
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 BeforeCall = Callable[[], Awaitable[None]]
+
+
+class ClusterGate(Protocol):
+    """Limits shared by every process of a cluster run (see :mod:`engine.cluster_limits`).
+
+    ``acquire`` waits for a concurrency slot, a request and ``estimate`` tokens of the endpoint ``key``
+    (and out any 429 pause), and returns a lease; ``release`` gives the slot back with the token
+    estimate's error (``estimate - used``); ``pause`` holds the endpoint for every process.
+    ``counts_tokens``: whether it has a tokens-per-minute limit (else calls skip the token estimate).
+    """
+
+    counts_tokens: bool
+
+    async def acquire(self, key: str, estimate: int) -> int: ...
+
+    def release(self, key: str, lease: int, correction: int) -> None: ...
+
+    def pause(self, key: str, seconds: float) -> None: ...
 
 
 class GatewayConfigError(ConvRecError):
@@ -186,8 +205,9 @@ class Endpoint:
     """One endpoint's limiter, buckets, 429 pause and counters, shared by every client that calls it."""
 
     def __init__(self, key: str, limits: EndpointLimits, *, seed: int = 0, clock: Clock = time.monotonic,
-                 sleep: Sleep = anyio.sleep) -> None:
+                 sleep: Sleep = anyio.sleep, gate: ClusterGate | None = None) -> None:
         self.key = key
+        self.gate = gate  # cluster-wide limits on top of this process's (engine.cluster_limits)
         self.limits = limits
         self.seed = seed
         self.clock = clock
@@ -211,6 +231,8 @@ class Endpoint:
     def pause(self, seconds: float) -> None:
         """Holds back every new try of this endpoint for ``seconds`` (after a 429 with Retry-After)."""
         self._resume_at = max(self._resume_at, self.clock() + seconds)
+        if self.gate is not None:
+            self.gate.pause(self.key, seconds)
 
     async def _wait_pause(self) -> None:
         while (left := self._resume_at - self.clock()) > 0:
@@ -238,11 +260,14 @@ class Endpoint:
             self.limiter.acquire_on_behalf_of_nowait(slot)
         except anyio.WouldBlock:
             await self.limiter.acquire_on_behalf_of(slot)
+        lease: int | None = None
         try:
             if self.requests is not None:
                 await self.requests.take(1)
             if self.tokens is not None:
                 await self.tokens.take(estimate)
+            if self.gate is not None:
+                lease = await self.gate.acquire(self.key, estimate)
             waited = self.clock() - started
             tally.queued_s += waited
             self.queued_s += waited
@@ -265,11 +290,17 @@ class Endpoint:
             finally:
                 _CALL_STATS.reset(stats)
                 self.in_flight -= 1
+        except BaseException:
+            if lease is not None:
+                self.gate.release(self.key, lease, 0)  # type: ignore[union-attr]
+            raise
         finally:
             self.limiter.release_on_behalf_of(slot)
+        used = result.usage.prompt_tokens + result.usage.completion_tokens
         if self.tokens is not None:
-            used = result.usage.prompt_tokens + result.usage.completion_tokens
             self.tokens.give_back(estimate - used)
+        if lease is not None:
+            self.gate.release(self.key, lease, estimate - used)  # type: ignore[union-attr]
         return result
 
 
@@ -334,7 +365,8 @@ class ManagedClient(RecordingClient):
         if self._before_call is not None:
             await self._before_call()
         ep.calls += 1
-        estimate = self._estimate(messages, extra_create_args) if ep.tokens is not None else 0
+        counted = ep.tokens is not None or (ep.gate is not None and ep.gate.counts_tokens)
+        estimate = self._estimate(messages, extra_create_args) if counted else 0
         tally = _Tally()
         identity: str | None = None
 
@@ -418,10 +450,12 @@ class ManagedClient(RecordingClient):
 class EndpointRegistry:
     """One :class:`Endpoint` per key for a run; :meth:`wrap` puts a backend behind its endpoint."""
 
-    def __init__(self, *, seed: int = 0, clock: Clock = time.monotonic, sleep: Sleep = anyio.sleep) -> None:
+    def __init__(self, *, seed: int = 0, clock: Clock = time.monotonic, sleep: Sleep = anyio.sleep,
+                 gate: ClusterGate | None = None) -> None:
         self.seed = seed
         self._clock = clock
         self._sleep = sleep
+        self._gate = gate
         self._endpoints: dict[str, Endpoint] = {}
 
     def endpoint(self, key: str, limits: EndpointLimits | None = None) -> Endpoint:
@@ -429,7 +463,7 @@ class EndpointRegistry:
         ep = self._endpoints.get(key)
         if ep is None:
             ep = Endpoint(key, limits or EndpointLimits(), seed=self.seed, clock=self._clock,
-                          sleep=self._sleep)
+                          sleep=self._sleep, gate=self._gate)
             self._endpoints[key] = ep
         elif limits is not None and limits != ep.limits:
             raise GatewayConfigError(f"endpoint {key} already has limits {ep.limits.model_dump()}; "

@@ -88,13 +88,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="retries of a failed model call (429, 5xx, timeout, dropped connection), with "
                    "jittered exponential backoff that honours Retry-After")
     s.add_argument("--call-timeout", type=float, default=120.0, help="seconds one model call may take")
+    s.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local: one event loop in this process; ray: the dialogs are split into shards, "
+                   "each played by an async Ray actor with its own --concurrency, the endpoint limits "
+                   "holding across the cluster, everything written to the one --db (see README). "
+                   "(--backend names the model, so Ray is an executor, not a backend)")
+    s.add_argument("--address", help="ray only: the cluster to join (e.g. auto, or ray://head:10001; "
+                   "default: start a local one on this machine's CPUs)")
+    s.add_argument("--actors", type=int, help="ray only: shard actors (default: the cluster's CPUs)")
+    s.add_argument("--embed-on", choices=("local", "ray"), default="local",
+                   help="where stage 1 embeds the review sentences when they are not cached: here, or as a "
+                   "Ray Data job over --actors workers (same vectors; for corpora too big for one machine)")
+    s.add_argument("--max-restarts", type=int, default=3,
+                   help="ray only: restarts of a shard's dead worker; its unfinished dialogs play again")
     m = p.add_argument_group("model")
     m.add_argument("--backend", choices=("local", "scripted", "openai"), default="local",
                    help="local = embedded SmolLM2-135M in process; scripted = deterministic realizer "
                    "(no model); openai = any OpenAI-compatible server (vLLM, Ollama, llama.cpp, OpenAI)")
     m.add_argument("--model",
                    help="model name (default: SmolLM2-135M-Instruct for local; required for openai)")
-    m.add_argument("--base-url", help="openai only: server root, e.g. http://127.0.0.1:8000/v1")
+    m.add_argument("--base-url", help="openai only: server root, e.g. http://127.0.0.1:8000/v1; with "
+                   "--executor ray, several comma-separated roots (shard i calls root i mod n, each with "
+                   "its own cluster-wide limits)")
     m.add_argument("--api-key-env", default="OPENAI_API_KEY",
                    help="openai only: NAME of the environment variable holding the key (never stored)")
     m.add_argument("--json-mode", choices=("json_schema", "json_object_schema", "json_object", "none"),
@@ -146,7 +161,8 @@ def backend_config(args: argparse.Namespace):  # -> BackendConfig; heavy imports
     if args.backend == "openai":
         if not args.model:
             raise ConvRecError("--backend openai needs --model NAME")
-        fields.update(base_url=args.base_url, api_key_env=args.api_key_env, json_mode=args.json_mode,
+        fields.update(base_url=(args.base_url or "").split(",")[0].strip() or None,
+                      api_key_env=args.api_key_env, json_mode=args.json_mode,
                       timeout_s=args.call_timeout)
     return BackendConfig(**fields)  # type: ignore[arg-type]
 
@@ -170,6 +186,15 @@ def _new_run_id() -> str:
 
 
 async def _play(args: argparse.Namespace, console: Console) -> int:
+    if args.executor == "ray" or args.embed_on == "ray":
+        from engine.ray_runner import ray_session
+
+        with ray_session(args.address):  # joined once for the embedding step and the dialogs
+            return await _play_run(args, console)
+    return await _play_run(args, console)
+
+
+async def _play_run(args: argparse.Namespace, console: Console) -> int:
     from agents.backends import make_client
     from agents.personas import load_persona
     from agents.validators import default_validators
@@ -199,6 +224,7 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
         if args.judge == "on" and args.backend == "scripted":
             raise ConvRecError("--judge on needs a model backend (local or openai): the scripted backend "
                                "writes dialog turns only")
+        _base_urls(args)  # several endpoints only on a cluster: refused before any work
         # The backend first: one that cannot be built fails before minutes of profiling.
         inner = make_client(backend_config(args))
         registry = EndpointRegistry(seed=args.seed)
@@ -211,7 +237,8 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
         with console.status("profiling (stage 1, cached after the first run) and planning ..."):
             prepared = prepare_dialog_set(
                 corpus, n=args.dialogs, profiling=ProfilingConfig(encoder=args.encoder, seed=args.seed),
-                split=None if args.split == "all" else args.split, seed=args.seed, select=args.select)
+                split=None if args.split == "all" else args.split, seed=args.seed, select=args.select,
+                encoder=_ray_encoder(args))
         console.print(f"profiles: {len(prepared.profiling.aspects)} aspects ({prepared.profiling.encoder}) · "
                       f"{prepared.n_seeds:,} seeds · {len(prepared.inputs)} planned"
                       + (f" · {len(prepared.skipped)} could not be planned" if prepared.skipped else ""))
@@ -255,13 +282,26 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
                 result, dialog.context, corpus, backend=backend, user_persona=args.user_persona,
                 system_persona=args.system_persona, run_seed=args.seed))
 
-        scheduler = DialogScheduler(make_executor, store, concurrency=args.concurrency, on_result=on_result,
-                                    console=console, progress=progress, budget_usd=args.budget_usd)
         status = "completed"
+        budget_reached = False
         try:
-            outcome = await scheduler.run(todo, already_done=len(done))
-            if outcome.interrupted:
-                status = "interrupted"
+            if args.executor == "ray":
+                runner = await _play_on_ray(args, store, prepared, corpus, todo, len(done), run_id, backend,
+                                            console, progress)
+                registry = runner
+                budget_reached = runner.budget_reached
+                if runner.draining:
+                    status = "interrupted"
+            else:
+                scheduler = DialogScheduler(make_executor, store, concurrency=args.concurrency,
+                                            on_result=on_result, console=console, progress=progress,
+                                            budget_usd=args.budget_usd)
+                try:
+                    outcome = await scheduler.run(todo, already_done=len(done))
+                finally:
+                    budget_reached = scheduler.budget_reached
+                if outcome.interrupted:
+                    status = "interrupted"
         except BaseException:
             status = "interrupted"
             raise
@@ -269,7 +309,7 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
             # A Ctrl-C now would only cut the last writes short: it is noted, not raised.
             with anyio.CancelScope(shield=True), counted_signals() as late:
                 store.set_run_status(run_id, status,  # type: ignore[arg-type]
-                                     note="budget reached" if scheduler.budget_reached else None)
+                                     note="budget reached" if budget_reached else None)
                 await store.flush()
                 await client.close()  # the backend's HTTP connections (unclosed: ResourceWarning)
         with counted_signals() as late_too:
@@ -286,11 +326,57 @@ async def _play(args: argparse.Namespace, console: Console) -> int:
     if status == "interrupted":
         cmd = shlex.join(["python", "-m", "engine.run", "--resume", "--db", str(args.db), "--run-id", run_id,
                           "--out", str(args.out)])
-        why = "budget reached" if scheduler.budget_reached else "run interrupted"
+        why = "budget reached" if budget_reached else "run interrupted"
         console.print(f"[yellow]{why}: {len(records)} of {len(seeds)} dialogs done. Resume with:[/]"
                       f"\n  {cmd}")
         return INTERRUPTED_EXIT
     return 0
+
+
+async def _play_on_ray(args: argparse.Namespace, store, prepared, corpus, todo, already_done: int,  # type: ignore[no-untyped-def]
+                       run_id: str, backend: str, console: Console, progress: bool):
+    """Plays ``todo`` on a Ray cluster (engine.ray_runner); the runner, for its figures."""
+    from engine.ray_runner import RayRunner, ray_session
+    from engine.ray_shard import ShardSettings, SharedRunState
+
+    urls = _base_urls(args)
+    config = backend_config(args)
+    if urls:
+        config = config.model_copy(update={"base_url": urls[0]})
+    settings = ShardSettings(
+        run_id=run_id, backend_config=config.model_dump(mode="json"),
+        limits=endpoint_limits(args).model_dump(mode="json"), backend_label=backend,
+        user_persona=args.user_persona, system_persona=args.system_persona, max_attempts=args.max_attempts,
+        embed_directive=embed_directive(args), run_seed=args.seed, concurrency=args.concurrency,
+        judge=args.judge == "on")
+    with ray_session(args.address) as ray:
+        runner = RayRunner(ray, store, settings, SharedRunState(prepared=prepared, corpus=corpus),
+                           actors=args.actors, base_urls=urls, max_restarts=args.max_restarts,
+                           budget_usd=args.budget_usd, console=console, progress=progress)
+        outcome = await runner.run(todo, already_done=already_done)
+    restarts = sum(outcome.restarts.values())
+    console.print(f"ray: {outcome.actors} actors, {restarts} worker restarts")
+    return runner
+
+
+def _ray_encoder(args: argparse.Namespace):  # -> RayDataEncoder | None
+    """The stage-1 encoder as a Ray Data job (--embed-on ray), else None (the local one)."""
+    if args.embed_on != "ray":
+        return None
+    import ray
+
+    from profiling.ray_embed import RayDataEncoder
+
+    workers = args.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    return RayDataEncoder(args.encoder, workers=workers)
+
+
+def _base_urls(args: argparse.Namespace) -> list[str]:
+    """``--base-url`` split at commas (several endpoints: --executor ray spreads shards over them)."""
+    urls = [u.strip() for u in (args.base_url or "").split(",") if u.strip()]
+    if len(urls) > 1 and args.executor != "ray":
+        raise ConvRecError("several --base-url endpoints need --executor ray (one machine calls one)")
+    return urls
 
 
 def _write_outputs(out: Path, records: list[dict[str, Any]], summary: dict[str, Any]) -> None:
@@ -349,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
         args = apply_config_file(build_parser(), argv)
         if args.replay or args.replay_dialog:
             from engine.replay import replay_main
+
+            if args.executor == "ray":
+                raise ConvRecError("replay runs on one machine (it is for debugging a few dialogs); a run "
+                                   "made with --executor ray replays without it: same store, same answers")
 
             return anyio.run(replay_main, args, console)
         return anyio.run(_play, args, console)

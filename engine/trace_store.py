@@ -315,12 +315,23 @@ class TraceStore:
 
     async def reset_incomplete(self, run_id: str) -> list[str]:
         """Delete the rows of the run's dialogs that started but have no dataset line; their ids."""
+        return await self.reset_dialogs(run_id, None)
+
+    async def reset_dialogs(self, run_id: str, dialog_ids: Sequence[str] | None) -> list[str]:
+        """Like :meth:`reset_incomplete`, among ``dialog_ids`` only (None: all of the run's).
+
+        What a cluster run does for the dialogs of a shard whose worker died: the other shards' running
+        dialogs have no dataset line yet either, and must keep their rows.
+        """
         await self.flush()
         try:
             cur = await self._db.execute(
                 "SELECT dialog_id FROM dialogs WHERE run_id=? AND record_json IS NULL ORDER BY dialog_id",
                 (run_id,))
             ids = [r[0] for r in await cur.fetchall()]
+            if dialog_ids is not None:
+                wanted = set(dialog_ids)
+                ids = [i for i in ids if i in wanted]
             if ids:
                 await self._db.execute("BEGIN")
                 for table in PER_DIALOG_TABLES:

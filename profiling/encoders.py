@@ -36,7 +36,8 @@ import numpy as np
 from profiling.cache_dir import cache_dir
 from profiling.errors import ProfilingError
 
-__all__ = ["FAST_NAME", "MINILM_NAME", "CachedEncoder", "Encoder", "get_encoder", "minilm_path"]
+__all__ = ["FAST_NAME", "MINILM_NAME", "CachedEncoder", "Encoder", "encoder_name", "get_encoder",
+           "minilm_path"]
 
 MINILM_NAME = "all-MiniLM-L6-v2"
 FAST_DIM = 256
@@ -289,6 +290,14 @@ class CachedEncoder:
             with os.fdopen(fd, "wb") as fh:
                 np.save(fh, arr)
             os.replace(tmp, self.folder / f"{shard}{suffix}")
+
+
+def encoder_name(kind: str) -> str:
+    """The model name (what caches are keyed by) of the encoder a config calls ``kind``."""
+    names = {"minilm": MiniLMEncoder.name, "fast": FAST_NAME}
+    if kind not in names:
+        raise ProfilingError(f"unknown encoder {kind!r}: choose 'minilm' or 'fast'")
+    return names[kind]
 
 
 def get_encoder(name: Literal["minilm", "fast"] = "fast", *, cache: bool = True) -> Encoder:

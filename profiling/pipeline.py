@@ -21,7 +21,7 @@ from pydantic import Field, field_validator, model_validator
 from profiling.aspects import AspectConfig, AspectResult
 from profiling.cache_dir import cache_dir
 from profiling.corpus import Corpus, to_millis
-from profiling.encoders import Encoder
+from profiling.encoders import Encoder, encoder_name
 from profiling.errors import ProfilingError
 from profiling.profile_store import StoredRun, corpus_fingerprint, read_store, write_store
 from profiling.profiler import ProfileSettings, SentenceFacts, TemporalProfiler
@@ -338,19 +338,23 @@ def load_result(directory: Path, corpus: Corpus) -> ProfilingResult:
 
 
 def load_or_run_profiling(
-    corpus: Corpus, config: ProfilingConfig | None = None, cache: bool = True, *, progress: bool = False
+    corpus: Corpus, config: ProfilingConfig | None = None, cache: bool = True, *, progress: bool = False,
+    encoder: Encoder | None = None,
 ) -> ProfilingResult:
     """Stage 1 for ``corpus`` under ``config``: from the cache when this pair ran before, else run and store.
 
-    With ``cache=False`` it always runs and writes nothing.
+    With ``cache=False`` it always runs and writes nothing. ``encoder`` (when it runs) replaces the one
+    ``config`` names; it must be that encoder (same name), e.g. run elsewhere, so the cache stays valid.
     """
     cfg = config or ProfilingConfig()
+    if encoder is not None and encoder.name != encoder_name(cfg.encoder):
+        raise ProfilingError(f"encoder {encoder.name} given for a config naming {cfg.encoder!r}")
     if not cache:
-        return run_profiling(corpus, cfg, progress=progress)
+        return run_profiling(corpus, cfg, progress=progress, encoder=encoder)
     key = profiling_key(corpus, cfg)
     directory = cache_dir("profiles") / key
     if (directory / "manifest.json").exists():
         return load_result(directory, corpus)
-    result = run_profiling(corpus, cfg, progress=progress)
+    result = run_profiling(corpus, cfg, progress=progress, encoder=encoder)
     result.store = save_result(result, directory, corpus)
     return result

@@ -1,0 +1,218 @@
+"""One shard of a cluster run: the dialog scheduler inside an async Ray actor (see :mod:`engine.ray_runner`).
+
+The worker plays the dialogs it is given with its own :class:`engine.scheduler.DialogScheduler` (its
+own live-dialog limiter) and its own gateway, whose endpoints also take a lease from the run's
+cluster-wide limiter (:class:`engine.cluster_limits.RayGate`) for every model call. It does not touch
+the store: each trace event becomes its store rows here (the CPU of row building is spread over the
+shards) and waits in a buffer, followed by the dialog's dataset line when the dialog ends, in the order
+they happened. The driver takes the buffer with :meth:`ShardWorker.poll` and writes it to the one run
+store, so a dialog is complete exactly when its dataset line reached the store, as on one machine.
+
+Ray re-runs ``__init__`` with the same arguments when it restarts a dead worker; the new worker holds
+nothing, and the driver plays the shard's unfinished dialogs on it again.
+
+This module imports no Ray: the runner wraps the class with ``ray.remote``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import orjson
+import structlog
+from pydantic import BaseModel, ConfigDict
+
+from engine.dialog_inputs import DialogInput, PreparedDialogs
+from engine.events import TraceEvent
+from engine.executor import DialogResult
+from engine.store_schema import Row, event_rows
+from profiling.corpus import Corpus
+
+__all__ = ["ShardBatch", "ShardSettings", "ShardWorker", "SharedRunState", "finish_row"]
+
+
+class ShardSettings(BaseModel):
+    """What every shard plays with: the run's generation and scheduling settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_id: str
+    backend_config: dict[str, Any]  # agents.backends.BackendConfig as JSON
+    limits: dict[str, Any]  # engine.gateway.EndpointLimits as JSON (the cluster-wide set)
+    backend_label: str
+    user_persona: str
+    system_persona: str
+    max_attempts: int
+    embed_directive: bool
+    run_seed: int
+    concurrency: int
+    judge: bool = False
+    max_buffered_rows: int = 50_000
+
+
+@dataclass
+class SharedRunState:
+    """What every shard reads: the planned dialogs with profiles, catalog and planner, and the corpus.
+
+    Put into Ray's object store once by the driver; each worker gets it as a constructor argument.
+    """
+
+    prepared: PreparedDialogs
+    corpus: Corpus
+
+
+@dataclass
+class ShardBatch:
+    """What a poll returns: rows to write in order, dialogs whose dataset line is among them, figures."""
+
+    rows: list[Row]
+    finished: list[str]
+    accepted: int = 0
+    failed: int = 0
+    running: int = 0
+    turns: int = 0
+    llm_calls: int = 0
+    tokens: int = 0
+    retries: int = 0
+    rollbacks: int = 0
+    cost_usd: float = 0.0
+    done: bool = False
+    endpoint_stats: list[dict[str, Any]] = field(default_factory=list)
+
+
+def finish_row(run_id: str, dialog_id: str, record: dict[str, Any]) -> Row:
+    """The statement that stores a dialog's dataset line (the one engine.trace_store queues)."""
+    return ("UPDATE dialogs SET record_json=? WHERE run_id=? AND dialog_id=?",
+            (orjson.dumps(record).decode(), run_id, dialog_id))
+
+
+class _RowSink:
+    """A TraceSink that turns each event into its store rows at once, into the worker's buffer."""
+
+    def __init__(self, worker: ShardWorker) -> None:
+        self._worker = worker
+
+    def emit(self, event: TraceEvent) -> None:
+        self._worker._rows.extend(event_rows(event))
+
+
+class ShardWorker:
+    """Plays one shard's dialogs; the driver polls its buffer. See the module doc."""
+
+    def __init__(self, shard: int, state: SharedRunState, settings: ShardSettings, limiter: Any) -> None:
+        # Info lines of every shard would flood the driver's console (Ray forwards worker output);
+        # warnings still come through, with the worker's pid.
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+        self.shard = shard
+        self.holder = f"shard-{shard}"
+        self._state = state
+        self._settings = settings
+        self._limiter = limiter
+        self._inputs: dict[str, DialogInput] = {d.key: d for d in state.prepared.inputs}
+        self._rows: list[Row] = []
+        self._finished: list[str] = []
+        self._done = False
+        self._scheduler: Any = None
+        self._registry: Any = None
+        self._reported = _Reported()
+
+    def pid(self) -> int:
+        """The worker's process id (tests kill it)."""
+        return os.getpid()
+
+    async def play(self, keys: list[str]) -> int:
+        """Plays the dialogs ``keys`` (in that order, ``concurrency`` at a time); how many ended."""
+        from agents.backends import BackendConfig, make_client
+        from agents.validators import default_validators
+        from engine.cluster_limits import RayGate
+        from engine.gateway import EndpointLimits, EndpointRegistry
+        from engine.records import dialog_record
+        from engine.scheduler import DialogScheduler
+
+        cfg = self._settings
+        unknown = [k for k in keys if k not in self._inputs]
+        if unknown:
+            raise KeyError(f"shard {self.shard}: dialogs not in the run's plan: {unknown[:3]}")
+        self._done = False
+        inner = make_client(BackendConfig(**cfg.backend_config))
+        gate = RayGate(self._limiter, self.holder, counts_tokens=cfg.limits.get("tpm") is not None)
+        registry = EndpointRegistry(seed=cfg.run_seed, gate=gate)
+        # The cluster gate holds the run's rpm/tpm; this process keeps only a concurrency cap (the same
+        # figure: a shard alone may use the whole endpoint when the others are idle).
+        local = EndpointLimits(**{**cfg.limits, "rpm": None, "tpm": None})
+        client = registry.wrap(inner, local, before_call=self._backpressure)
+        self._registry = registry
+        validators = default_validators(judge=client if cfg.judge else None)
+        prepared, corpus = self._state.prepared, self._state.corpus
+
+        def make_executor(dialog, sink):  # type: ignore[no-untyped-def]
+            return prepared.executor(dialog, client, validators, sink, user_persona=cfg.user_persona,
+                                     system_persona=cfg.system_persona, max_attempts=cfg.max_attempts,
+                                     embed_directive=cfg.embed_directive, run_id=cfg.run_id)
+
+        def on_result(dialog: DialogInput, result: DialogResult) -> None:
+            record = dialog_record(result, dialog.context, corpus, backend=cfg.backend_label,
+                                   user_persona=cfg.user_persona, system_persona=cfg.system_persona,
+                                   run_seed=cfg.run_seed)
+            self._rows.append(finish_row(cfg.run_id, dialog.key, record))
+            self._finished.append(dialog.key)
+
+        scheduler = DialogScheduler(make_executor, _RowSink(self), concurrency=cfg.concurrency,
+                                    on_result=on_result, progress=False, handle_signals=False)
+        self._scheduler = scheduler
+        try:
+            outcome = await scheduler.run([self._inputs[k] for k in keys])
+        finally:
+            await client.close()
+            self._done = True
+        return outcome.finished
+
+    def drain(self) -> None:
+        """Start no more dialogs (the driver got Ctrl-C); running ones finish."""
+        if self._scheduler is not None:
+            self._scheduler.drain()
+
+    def cancel(self) -> None:
+        """Cancel the running dialogs too (a second Ctrl-C); they leave no dataset line."""
+        if self._scheduler is not None:
+            self._scheduler.drain()
+            self._scheduler._cancel_running.cancel()
+
+    def poll(self) -> ShardBatch:
+        """Everything buffered since the last poll, with the figures' growth since then."""
+        rows, self._rows = self._rows, []
+        finished, self._finished = self._finished, []
+        c = self._scheduler.counts if self._scheduler is not None else None
+        batch = ShardBatch(rows=rows, finished=finished, done=self._done)
+        if c is not None:
+            self._reported.fill(batch, c)
+        if self._done and self._registry is not None:
+            batch.endpoint_stats = [s.model_dump(mode="json") for s in self._registry.stats()]
+        return batch
+
+    async def _backpressure(self) -> None:
+        # A driver that falls behind must not let a shard's buffer grow without bound.
+        while len(self._rows) > self._settings.max_buffered_rows:
+            await anyio.sleep(0.05)
+
+
+@dataclass
+class _Reported:
+    """What the previous polls already reported, so each poll sends the growth (the driver adds them)."""
+
+    values: dict[str, float] = field(default_factory=dict)
+
+    _FIELDS = ("accepted", "failed", "turns", "llm_calls", "retries", "rollbacks", "cost_usd")
+
+    def fill(self, batch: ShardBatch, counts: Any) -> None:
+        now: dict[str, float] = {f: getattr(counts, f) for f in self._FIELDS}
+        now["tokens"] = counts.input_tokens + counts.output_tokens
+        for name, value in now.items():
+            setattr(batch, name, value - self.values.get(name, 0))
+        batch.running = counts.running
+        self.values = now
+
