@@ -4,23 +4,25 @@ Run from the repository root:
     .venv/bin/python bench/bench_engine_ray.py [--dialogs 400] [--rounds 2] [--actors 1 2]
 
 Each round plays the same scripted run (default sample world, same seed, same dialogs) with
-``python -m engine.run`` in this process: once with ``--executor local``, then with ``--executor ray``
-for each ``--actors`` figure, on a local Ray cluster started once before the rounds (its start-up
-time is printed apart: a long-lived cluster pays it once). Stage 1 is cached before the first round,
-so every path pays the same planning. Reported per path: median wall seconds of the whole command,
-dialogs/s, and the ratio to the local path (the overhead with 1 actor; with 2 actors on 2 cores it
-may be a speed-up), plus the mean seconds a model call waited for its cluster lease. Every dataset
-must equal the local one (checked).
+``python -m engine.run`` in a fresh process, as a user would: once with ``--executor local``, then with
+``--executor ray`` for each ``--actors`` figure (each starts its own local Ray cluster). Stage 1 is
+cached before the first round, so every path pays the same planning. Reported per path, medians: wall
+seconds of the whole command (Ray's start-up included), the run's own ``elapsed_s`` (store opened to
+dataset written: start-up excluded), dialogs/s on that, the ratio to the local path (the overhead with
+1 actor; with 2 actors on 2 cores it may be a speed-up), the mean ms a model call queued, and the
+round trips to the cluster limiter per model call. Every dataset must equal the local one (checked).
 
-Then the cluster limiter alone (the one actor every model call of a cluster run visits): ``--leases``
-acquire + release pairs from ``--callers`` concurrent tasks of the driver, as leases per second: the
-ceiling of model calls per second the whole cluster can make through one limiter actor.
+Then the cluster limiter alone (the one actor every shard's quota requests go to): ``--leases`` bare
+round trips (a ``draw`` with no bucket) from ``--callers`` concurrent tasks of the driver, per second:
+the ceiling of quota requests the whole cluster can make to one limiter actor. Each Ray run also
+reports its round trips to the limiter per model call.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,15 +33,14 @@ import orjson
 import ray
 from machine import load_note
 
-from engine.run import main as engine_run
-
 
 def _play(args: list[str], folder: Path) -> tuple[float, bytes, dict]:  # type: ignore[type-arg]
     started = time.perf_counter()
-    rc = engine_run([*args, "--db", str(folder / "run.db"), "--out", str(folder / "out")])
+    done = subprocess.run([sys.executable, "-m", "engine.run", *args, "--db", str(folder / "run.db"),
+                           "--out", str(folder / "out")], capture_output=True, text=True)
     wall = time.perf_counter() - started
-    if rc != 0:
-        raise SystemExit(f"engine.run exited {rc}")
+    if done.returncode != 0:
+        raise SystemExit(f"engine.run exited {done.returncode}: {done.stderr[-2000:]}")
     summary = orjson.loads((folder / "out" / "summary.json").read_bytes())
     return wall, (folder / "out" / "dialogs.jsonl").read_bytes(), summary
 
@@ -58,14 +59,12 @@ def main() -> None:
     print(f"# {load_note()}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        engine_run([*base[:3], "1", "--quiet", "--db", str(root / "warm.db"), "--out", str(root / "warm")])
-        started = time.perf_counter()
-        ray.init(include_dashboard=False, namespace="convrec", configure_logging=False, log_to_driver=False)
-        print(f"ray cluster start: {time.perf_counter() - started:.1f} s "
-              f"({int(ray.cluster_resources().get('CPU', 0))} CPUs)")
+        _play([*base[:3], "1", "--quiet"], root / "warm")
         paths = [("local", [])] + [(f"ray x{n}", ["--executor", "ray", "--actors", str(n)]) for n in a.actors]
         walls: dict[str, list[float]] = {name: [] for name, _ in paths}
+        elapsed: dict[str, list[float]] = {name: [] for name, _ in paths}
         waits: dict[str, float] = {}
+        trips: dict[str, float] = {}
         reference: bytes | None = None
         k = 0
         for _ in range(a.rounds):
@@ -78,19 +77,24 @@ def main() -> None:
                 elif data != reference:
                     raise SystemExit(f"{name}: the dataset differs from the local run's")
                 walls[name].append(wall)
+                elapsed[name].append(summary["elapsed_s"])
                 [ep] = summary["endpoints"]
                 waits[name] = ep["queued_s"] / max(ep["calls"], 1)
+                trips[name] = summary.get("ray", {}).get("limiter_round_trips", 0) / max(ep["calls"], 1)
+        ray.init(include_dashboard=False, namespace="convrec", configure_logging=False, log_to_driver=False)
         lease_rate = anyio.run(_limiter_rate, a.leases, a.callers)
         ray.shutdown()
-    local = statistics.median(walls["local"])
+    local = statistics.median(elapsed["local"])
     print(f"{a.dialogs} scripted dialogs, concurrency {a.concurrency} per shard, {a.rounds} rounds "
           "(median wall of the whole engine.run, planning included)")
-    print(f"{'path':<10} {'wall s':>8} {'dialogs/s':>10} {'x local':>8} {'queued ms/call':>15}")
+    print(f"{'path':<10} {'wall s':>8} {'run s':>8} {'dialogs/s':>10} {'x local':>8} {'queued ms/call':>15} "
+          f"{'limiter trips/call':>19}")
     for name, _ in paths:
-        w = statistics.median(walls[name])
-        print(f"{name:<10} {w:8.2f} {a.dialogs / w:10.1f} {w / local:8.2f} {1000 * waits[name]:15.2f}")
-    print(f"cluster limiter: {lease_rate:,.0f} leases/s (acquire + release, {a.callers} concurrent callers, "
-          f"{a.leases:,} leases)")
+        w, e = statistics.median(walls[name]), statistics.median(elapsed[name])
+        print(f"{name:<10} {w:8.2f} {e:8.2f} {a.dialogs / e:10.1f} {e / local:8.2f} "
+              f"{1000 * waits[name]:15.2f} {trips[name]:19.4f}")
+    print(f"cluster limiter: {lease_rate:,.0f} round trips/s ({a.callers} concurrent callers, "
+          f"{a.leases:,} round trips)")
     sys.stdout.flush()
 
 
@@ -105,14 +109,12 @@ async def _limiter_rate(n: int, callers: int) -> float:
         nonlocal left
         while left > 0:
             left -= 1
-            lease = await limiter.acquire.remote("bench", "ep", 0)
-            limiter.release.remote(lease, 0)
+            await limiter.draw.remote("ep", "requests", 1)  # no bucket: the bare round trip
 
     started = time.perf_counter()
     async with anyio.create_task_group() as tg:
         for _ in range(callers):
             tg.start_soon(caller)
-    await limiter.stats.remote()  # every release before it has been handled (the actor's queue is FIFO)
     rate = n / (time.perf_counter() - started)
     ray.kill(limiter)
     return rate

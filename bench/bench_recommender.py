@@ -128,13 +128,21 @@ def quality(data: Path, models: list[str], seeds: list[int], epochs: int, consol
             # Each run's figures as they come, so a long benchmark that is stopped still shows them.
             console.print(f"run {json.dumps({'model': name, 'seed': seed, **test})}", soft_wrap=True)
     assert prepared is not None
-    console.print(
-        protocol_note(prepared.featurizer.n_items, len(prepared.splits["test"]), 25, seeds), soft_wrap=True
-    )
-    for t in results_tables(runs, n_items=prepared.featurizer.n_items, n_candidates=25):
-        console.print(t)
+    meta = {"n_items": prepared.featurizer.n_items, "n_test": len(prepared.splits["test"]), "seeds": seeds}
+    console.print(f"meta {json.dumps(meta)}", soft_wrap=True)
     for name in models:
         for line in info[name]:
+            console.print(f"info {json.dumps({'model': name, 'line': line})}", soft_wrap=True)
+    report(runs, info, meta, console)
+
+
+def report(runs: dict[str, list], info: dict[str, list[str]], meta: dict, console: Console) -> None:
+    """The tables and the claim check, from each run's test figures."""
+    console.print(protocol_note(meta["n_items"], meta["n_test"], 25, meta["seeds"]), soft_wrap=True)
+    for t in results_tables(runs, n_items=meta["n_items"], n_candidates=25):
+        console.print(t)
+    for name in runs:
+        for line in info.get(name, []):
             console.print(f"  {name} {line}")
     if "cross" in runs and len(runs) > 1:
         for protocol in ("full", "sampled"):
@@ -149,6 +157,29 @@ def quality(data: Path, models: list[str], seeds: list[int], epochs: int, consol
             )
     out = {m: [{"full": r["full"], "sampled": r["sampled"]} for r in rs] for m, rs in runs.items()}
     console.print_json(json.dumps({"per_seed": out}))
+
+
+def combine(logs: list[Path], console: Console) -> None:
+    """Tables from the logs of several quality runs (e.g. the models split over two processes, one per
+    core): their ``run``, ``info`` and ``meta`` lines; the runs must share the data and the seeds."""
+    runs: dict[str, list] = {}
+    info: dict[str, list[str]] = {}
+    metas = []
+    for log in logs:
+        for line in log.read_text().splitlines():
+            kind, _, rest = line.partition(" ")
+            if kind == "run":
+                r = json.loads(rest)
+                runs.setdefault(r.pop("model"), []).append((r.pop("seed"), r))
+            elif kind == "info":
+                i = json.loads(rest)
+                info.setdefault(i["model"], []).append(i["line"])
+            elif kind == "meta":
+                metas.append(json.loads(rest))
+    if not metas or any(m != metas[0] for m in metas):
+        raise SystemExit(f"the logs do not come from runs on the same data and seeds: {metas}")
+    ordered = {m: [r for _, r in sorted(rs, key=lambda x: x[0])] for m, rs in runs.items()}
+    report(ordered, info, metas[0], console)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,8 +208,13 @@ def main(argv: list[str] | None = None) -> int:
         help="timing only: repeat the file's accepted dialogs (new ids) up to this many, when the dataset is "
         "smaller; the cost depends only on lengths, which repeating keeps (0: off)",
     )
+    ap.add_argument("--combine", type=Path, nargs="+", metavar="LOG",
+                    help="only print the tables of earlier --part quality runs from their output logs")
     args = ap.parse_args(argv)
     console = Console() if Console().is_terminal else Console(width=170)
+    if args.combine:
+        combine(args.combine, console)
+        return 0
     console.print(f"machine: {machine()}")
     console.print(load_note())
     if args.part in ("all", "timing"):

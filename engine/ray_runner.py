@@ -8,13 +8,14 @@ Design (the why is in README "Scaling out on Ray"):
 - The dialogs still to do are dealt round-robin into ``actors`` shards, one
   :class:`engine.ray_shard.ShardWorker` each, which hosts our scheduler with its own dialog limiter.
   Round-robin over the hash-spread seed order gives shards of equal size and mix.
-- Model calls take a lease from one limiter actor (:class:`engine.cluster_limits.ClusterLimits`), so
-  ``--llm-concurrency``, ``--rpm`` and ``--tpm`` hold for the whole cluster, not per actor. With several
-  ``--base-url`` values, shard ``i`` calls endpoint ``i mod n``.
+- Model calls spend quotas of one limiter actor (:class:`engine.cluster_limits.ClusterLimits`: slots
+  and blocks of the rate buckets, not a round trip per call), so ``--llm-concurrency``, ``--rpm`` and
+  ``--tpm`` hold for the whole cluster, not per actor. With several ``--base-url`` values, shard ``i``
+  calls endpoint ``i mod n``.
 - One store: shards buffer their rows; the driver polls each shard and writes the rows to the run's
   SQLite store in the shard's order. A dialog is complete when its dataset line is stored, exactly as
   on one machine, so resume, replay, export and report read a Ray run like any other.
-- A worker that dies is restarted by Ray (``max_restarts``); the driver releases its limiter leases,
+- A worker that dies is restarted by Ray (``max_restarts``); the driver frees its limiter slots,
   deletes the rows of its dialogs that have no dataset line and plays them again on the new worker.
   Every dialog ends up in the store exactly once.
 - Ctrl-C drains every shard (a second one cancels the running dialogs), as on one machine.
@@ -22,6 +23,9 @@ Design (the why is in README "Scaling out on Ray"):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +37,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from engine.dialog_inputs import DialogInput
 from engine.gateway import EndpointStats
-from engine.ray_shard import ShardBatch, ShardSettings, SharedRunState
+from engine.ray_shard import ShardBatch, ShardSettings, SharedRunState, holder_name
 from engine.scheduler import counted_signals
 from profiling.errors import ConvRecError
 
@@ -156,6 +160,8 @@ class RayRunner:
         self._endpoint_stats: dict[int, list[dict[str, Any]]] = {}
         self._limiter: Any = None
         self._limiter_stats: list[Any] = []
+        self._pauses: dict[str, float] = {}
+        self.limiter_round_trips = 0
 
     # -- actors ------------------------------------------------------------------------------------
     def _start(self, n_shards: int) -> None:
@@ -166,7 +172,8 @@ class RayRunner:
         run = self.settings.run_id
         # The limiter does no computing; it must not hold a CPU a shard could use.
         limiter_cls = ray.remote(num_cpus=0, max_restarts=0, max_concurrency=10_000)(ClusterLimits)
-        self._limiter = limiter_cls.options(name=f"convrec-{run}-limits").remote(self.settings.limits)
+        self._limiter = limiter_cls.options(name=f"convrec-{run}-limits").remote(self.settings.limits,
+                                                                                shards=n_shards)
         # One CPU per shard (its event loop is CPU-bound), or a share when there are more shards than
         # CPUs: a shard asking for a CPU the cluster lacks would wait forever.
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
@@ -176,7 +183,7 @@ class RayRunner:
         # Held for the run: a restarted worker is built again from it (Ray needs the object alive).
         self._state_ref = state_ref = ray.put(self.state)
         for i in range(n_shards):
-            settings = self.settings
+            settings = self.settings.model_copy(update={"shards": n_shards})
             if self.base_urls:
                 cfg = dict(settings.backend_config, base_url=self.base_urls[i % len(self.base_urls)])
                 settings = settings.model_copy(update={"backend_config": cfg})
@@ -211,6 +218,7 @@ class RayRunner:
                     if self.handle_signals:
                         outer.start_soon(self._watch_signals)
                     outer.start_soon(self._refresh, bar, task, already_done)
+                    outer.start_soon(self._watch_pauses)
                     async with anyio.create_task_group() as tg:
                         for i, keys in enumerate(shards):
                             tg.start_soon(self._shard, i, keys)
@@ -231,16 +239,22 @@ class RayRunner:
             worker = self._workers[shard]
             finished: set[str] = set()
             try:
-                play = worker.play.remote(remaining).future()
+                pid = await self._reachable(worker)  # a restarted worker answers once it is up
+                play = worker.play.remote(remaining, self.restarts.get(shard, 0)).future()
                 while True:
                     await self.store.backpressure()  # a slow disk holds the shards back, not memory
-                    batch: ShardBatch = await worker.poll.remote()
+                    try:
+                        batch: ShardBatch = await worker.poll.remote(self._pauses)
+                    except ray.exceptions.ActorUnavailableError:
+                        # Unreachable for a moment, or restarting: the same process means it lives on.
+                        if await self._reachable(worker) == pid:
+                            continue
+                        raise
                     self._apply(shard, batch, finished)
-                    if batch.done and play.done():
-                        play.result()  # a worker's error (not a death) is raised here
+                    if batch.done:
+                        with contextlib.suppress(ray.exceptions.RayActorError):  # it died after: all is here
+                            await asyncio.wrap_future(play)  # a worker's error (not a death) is raised
                         break
-                    if play.done() and play.exception() is not None:
-                        play.result()
                     await anyio.sleep(POLL_INTERVAL_S)
                 remaining = []
             except ray.exceptions.RayActorError as exc:
@@ -250,6 +264,20 @@ class RayRunner:
                     break  # drained while it died: its unfinished dialogs stay for --resume
             finally:
                 self.totals.running.pop(shard, None)
+        # Ended: its slots go to the shards still running (a dead one's were freed in _lost).
+        await self._limiter.release_holder.remote(holder_name(shard, self.restarts.get(shard, 0)))
+
+    async def _reachable(self, worker: Any, timeout_s: float = 300.0) -> int:
+        """The worker's pid once it answers (waits out a restart); a permanent death is raised."""
+        unavailable = self.ray.exceptions.ActorUnavailableError
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return int(await worker.pid.remote())
+            except unavailable:
+                if time.monotonic() > deadline:
+                    raise
+                await anyio.sleep(0.2)
 
     def _apply(self, shard: int, batch: ShardBatch, finished: set[str]) -> None:
         # Rows first, in the worker's order: a finished dialog's dataset line is among them, after its
@@ -259,6 +287,7 @@ class RayRunner:
         self.totals.add(shard, batch)
         if batch.endpoint_stats:
             self._endpoint_stats[shard] = batch.endpoint_stats
+            self.limiter_round_trips += batch.limiter_round_trips
         if self.budget_usd is not None and self.totals.cost_usd >= self.budget_usd and not self.draining:
             self.budget_reached = True
             self._drain_all()
@@ -267,16 +296,23 @@ class RayRunner:
     async def _lost(self, shard: int, remaining: list[str], exc: BaseException) -> None:
         n = self.restarts.get(shard, 0) + 1
         self.restarts[shard] = n
+        # The dead incarnation's slots (its share is kept for the next one).
+        released = await self._limiter.release_holder.remote(holder_name(shard, n - 1), died=True)
         if n > self.max_restarts:
             raise RayRunError(f"shard {shard} died {n} times (max_restarts={self.max_restarts}); "
                               f"last: {exc}. The run can be resumed with --resume") from exc
-        released = await self._limiter.release_holder.remote(f"shard-{shard}")
         await self.store.flush()
         dropped = await self.store.reset_dialogs(self.settings.run_id, remaining)
         log.warning("shard_restarted", shard=shard, restarts=n, replaying=len(remaining),
-                    partial_dialogs_dropped=len(dropped), leases_released=released)
+                    partial_dialogs_dropped=len(dropped), slots_freed=released)
         self.console.print(f"[yellow]shard {shard}: its worker died ({type(exc).__name__}); Ray restarts "
                            f"it and it plays its {len(remaining)} unfinished dialogs again[/]")
+
+    async def _watch_pauses(self) -> None:
+        # One read per poll period for the whole cluster; each poll hands the result to its shard.
+        while True:
+            self._pauses = await self._limiter.pauses.remote()
+            await anyio.sleep(POLL_INTERVAL_S)
 
     async def _refresh(self, bar: Progress, task: Any, already_done: int) -> None:
         while True:
@@ -325,9 +361,16 @@ class RayRunner:
         for key, m in merged.items():
             c = cluster.get(key)
             if c is not None:
-                m["in_flight"], m["max_in_flight"] = c.in_flight, c.max_in_flight
+                # The cluster's bound: calls in flight never exceed the slots granted at any moment.
+                m["in_flight"], m["max_in_flight"] = 0, c.max_granted
             out.append(EndpointStats(**m))
         return out
+
+    def figures(self) -> dict[str, Any]:
+        """What summary.json says about the cluster run."""
+        return {"actors": len(self._workers), "restarts": sum(self.restarts.values()),
+                "limiter_round_trips": self.limiter_round_trips,
+                "limiter": [dataclasses.asdict(s) for s in self._limiter_stats]}
 
     def stats(self) -> list[EndpointStats]:
         """What engine.run's summary lists (the same shape as a local run's registry)."""

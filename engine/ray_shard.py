@@ -32,7 +32,7 @@ from engine.executor import DialogResult
 from engine.store_schema import Row, event_rows
 from profiling.corpus import Corpus
 
-__all__ = ["ShardBatch", "ShardSettings", "ShardWorker", "SharedRunState", "finish_row"]
+__all__ = ["ShardBatch", "ShardSettings", "ShardWorker", "SharedRunState", "finish_row", "holder_name"]
 
 
 class ShardSettings(BaseModel):
@@ -50,6 +50,7 @@ class ShardSettings(BaseModel):
     embed_directive: bool
     run_seed: int
     concurrency: int
+    shards: int = 1  # how many shards share the cluster limits (each starts with its share)
     judge: bool = False
     max_buffered_rows: int = 50_000
 
@@ -81,7 +82,13 @@ class ShardBatch:
     rollbacks: int = 0
     cost_usd: float = 0.0
     done: bool = False
+    limiter_round_trips: int = 0
     endpoint_stats: list[dict[str, Any]] = field(default_factory=list)
+
+
+def holder_name(shard: int, incarnation: int) -> str:
+    """The name a shard's worker has at the cluster limiter."""
+    return f"shard-{shard}.{incarnation}"
 
 
 def finish_row(run_id: str, dialog_id: str, record: dict[str, Any]) -> Row:
@@ -108,7 +115,7 @@ class ShardWorker:
         # warnings still come through, with the worker's pid.
         structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
         self.shard = shard
-        self.holder = f"shard-{shard}"
+        self.holder = holder_name(shard, 0)
         self._state = state
         self._settings = settings
         self._limiter = limiter
@@ -118,17 +125,23 @@ class ShardWorker:
         self._done = False
         self._scheduler: Any = None
         self._registry: Any = None
+        self._gate: Any = None
         self._reported = _Reported()
 
     def pid(self) -> int:
         """The worker's process id (tests kill it)."""
         return os.getpid()
 
-    async def play(self, keys: list[str]) -> int:
-        """Plays the dialogs ``keys`` (in that order, ``concurrency`` at a time); how many ended."""
+    async def play(self, keys: list[str], incarnation: int = 0) -> int:
+        """Plays the dialogs ``keys`` (in that order, ``concurrency`` at a time); how many ended.
+
+        ``incarnation`` (restarts so far) names this worker at the cluster limiter, so a grant the dead
+        worker still had pending there cannot reach the new one.
+        """
+        self.holder = holder_name(self.shard, incarnation)
         from agents.backends import BackendConfig, make_client
         from agents.validators import default_validators
-        from engine.cluster_limits import RayGate
+        from engine.cluster_limits import QuotaGate
         from engine.gateway import EndpointLimits, EndpointRegistry
         from engine.records import dialog_record
         from engine.scheduler import DialogScheduler
@@ -139,11 +152,12 @@ class ShardWorker:
             raise KeyError(f"shard {self.shard}: dialogs not in the run's plan: {unknown[:3]}")
         self._done = False
         inner = make_client(BackendConfig(**cfg.backend_config))
-        gate = RayGate(self._limiter, self.holder, counts_tokens=cfg.limits.get("tpm") is not None)
-        registry = EndpointRegistry(seed=cfg.run_seed, gate=gate)
-        # The cluster gate holds the run's rpm/tpm; this process keeps only a concurrency cap (the same
-        # figure: a shard alone may use the whole endpoint when the others are idle).
         local = EndpointLimits(**{**cfg.limits, "rpm": None, "tpm": None})
+        self._gate = QuotaGate(self._limiter, self.holder, limits=EndpointLimits(**cfg.limits),
+                               shards=cfg.shards)
+        registry = EndpointRegistry(seed=cfg.run_seed, gate=self._gate)
+        # The cluster gate holds the run's limits; this process keeps only a concurrency cap (the same
+        # figure: a shard alone may use the whole endpoint once the others have ended).
         client = registry.wrap(inner, local, before_call=self._backpressure)
         self._registry = registry
         validators = default_validators(judge=client if cfg.judge else None)
@@ -167,6 +181,7 @@ class ShardWorker:
         try:
             outcome = await scheduler.run([self._inputs[k] for k in keys])
         finally:
+            self._gate.close()
             await client.close()
             self._done = True
         return outcome.finished
@@ -182,8 +197,13 @@ class ShardWorker:
             self._scheduler.drain()
             self._scheduler._cancel_running.cancel()
 
-    def poll(self) -> ShardBatch:
-        """Everything buffered since the last poll, with the figures' growth since then."""
+    def poll(self, pauses: dict[str, float] | None = None) -> ShardBatch:
+        """Everything buffered since the last poll, with the figures' growth since then.
+
+        ``pauses``: the endpoints the cluster limiter has paused (a 429 elsewhere), seconds left.
+        """
+        if pauses and self._gate is not None:
+            self._gate.apply_pauses(pauses)
         rows, self._rows = self._rows, []
         finished, self._finished = self._finished, []
         c = self._scheduler.counts if self._scheduler is not None else None
@@ -192,6 +212,7 @@ class ShardWorker:
             self._reported.fill(batch, c)
         if self._done and self._registry is not None:
             batch.endpoint_stats = [s.model_dump(mode="json") for s in self._registry.stats()]
+            batch.limiter_round_trips = self._gate.round_trips
         return batch
 
     async def _backpressure(self) -> None:

@@ -315,6 +315,8 @@ async def _play_run(args: argparse.Namespace, console: Console) -> int:
         with counted_signals() as late_too:
             records = await store.records(run_id)
             summary = await _summary(store, run_id, records, registry, time.perf_counter() - started)
+            if args.executor == "ray":
+                summary["ray"] = runner.figures()
     with counted_signals() as last:
         _write_outputs(args.out, records, summary)
     if late or late_too or last:
@@ -353,9 +355,10 @@ async def _play_on_ray(args: argparse.Namespace, store, prepared, corpus, todo, 
         runner = RayRunner(ray, store, settings, SharedRunState(prepared=prepared, corpus=corpus),
                            actors=args.actors, base_urls=urls, max_restarts=args.max_restarts,
                            budget_usd=args.budget_usd, console=console, progress=progress)
-        outcome = await runner.run(todo, already_done=already_done)
-    restarts = sum(outcome.restarts.values())
-    console.print(f"ray: {outcome.actors} actors, {restarts} worker restarts")
+        await runner.run(todo, already_done=already_done)
+    f = runner.figures()
+    console.print(f"ray: {f['actors']} actors, {f['restarts']} worker restarts, {f['limiter_round_trips']} "
+                  "round trips to the cluster limiter")
     return runner
 
 
@@ -420,7 +423,7 @@ def _table(summary: dict[str, Any]) -> Table:
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in summary.items():
-        if key not in ("top_failure_reasons", "endpoints", "run_id"):
+        if key not in ("top_failure_reasons", "endpoints", "run_id", "ray"):
             table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
     for reason, n in summary["top_failure_reasons"].items():
         table.add_row(f"failed: {reason}", str(n))

@@ -1,9 +1,10 @@
 """The cluster-wide endpoint limits (engine.cluster_limits), without Ray: the limiter the Ray executor
-runs in an actor, driven by two gateways as two shards would drive it."""
+runs in an actor and the quota gates of two shards, driven through real gateways."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import anyio
 import pytest
@@ -11,36 +12,46 @@ from autogen_core.models import LLMMessage, UserMessage
 
 from agents.backends import FakeChatClient
 from agents.errors import RateLimited
-from engine.cluster_limits import ClusterLimits
-from engine.gateway import EndpointLimits, EndpointRegistry
+from engine.cluster_limits import ClusterLimits, QuotaGate
+from engine.gateway import EndpointLimits, EndpointRegistry, ManagedClient
 
 MSG = [UserMessage(content="hello there", source="user")]
 
 
-class InProcessGate:
-    """The ClusterGate a shard gets, minus the Ray round trip (same calls, same holder tagging)."""
+class _Method:
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
 
-    def __init__(self, limits: ClusterLimits, holder: str) -> None:
-        self.limits = limits
-        self.holder = holder
-        self.counts_tokens = limits.limits.tpm is not None
-        self.acquired = 0
-        self.corrections: list[int] = []
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)  # a coroutine for async methods (awaited by the caller)
 
-    async def acquire(self, key: str, estimate: int) -> int:
-        self.acquired += 1
-        return await self.limits.acquire(self.holder, key, estimate)
 
-    def release(self, key: str, lease: int, correction: int) -> None:
-        self.corrections.append(correction)
-        self.limits.release(lease, correction)
+class InProcessActor:
+    """``limiter.method.remote(...)`` as a Ray actor handle offers it, minus the process boundary."""
 
-    def pause(self, key: str, seconds: float) -> None:
-        self.limits.pause(key, seconds)
+    def __init__(self, target: ClusterLimits) -> None:
+        self.target = target
+
+    def __getattr__(self, name: str) -> _Method:
+        return _Method(getattr(self.target, name))
+
+
+def _shards(limits: EndpointLimits, n: int) -> tuple[ClusterLimits, list[QuotaGate]]:
+    cluster = ClusterLimits(limits, shards=n)
+    actor = InProcessActor(cluster)
+    return cluster, [QuotaGate(actor, f"shard-{i}", limits=limits, shards=n) for i in range(n)]
+
+
+def _client(gate: QuotaGate, reply: Callable[[Sequence[LLMMessage]], str], limits: EndpointLimits
+            ) -> ManagedClient:
+    # What a shard does: its own gateway with only a concurrency cap, the cluster gate on top.
+    local = limits.model_copy(update={"rpm": None, "tpm": None})
+    return EndpointRegistry(gate=gate).wrap(FakeChatClient(reply), local)
 
 
 async def test_two_shards_share_one_concurrency_limit() -> None:
-    cluster = ClusterLimits(EndpointLimits(max_concurrency=3))
+    limits = EndpointLimits(max_concurrency=3)
+    cluster, gates = _shards(limits, 2)
     now = {"in": 0, "max": 0}
 
     async def slow(_: Sequence[LLMMessage]) -> str:
@@ -50,52 +61,70 @@ async def test_two_shards_share_one_concurrency_limit() -> None:
         now["in"] -= 1
         return "ok"
 
-    # Each shard's own gateway allows 3 at once; only the shared limiter keeps the sum at 3.
-    gates = [InProcessGate(cluster, f"shard-{i}") for i in range(2)]
-    clients = [EndpointRegistry(gate=g).wrap(FakeChatClient(slow), EndpointLimits(max_concurrency=3))
-               for g in gates]
+    # Each shard's own gateway allows 3 at once; only the cluster's slots keep the sum at 3.
+    clients = [_client(g, slow, limits) for g in gates]
     async with anyio.create_task_group() as tg:
         for _ in range(15):
             for c in clients:
                 tg.start_soon(c.create, MSG)
     [stats] = cluster.stats()
-    assert now["max"] == 3 and stats.max_in_flight == 3
-    assert stats.in_flight == 0 and stats.leases == 30 == sum(g.acquired for g in gates)
-    assert sum(c.endpoint.stats().max_in_flight for c in clients) > 3  # each shard alone went further
+    assert 2 <= now["max"] <= 3 and stats.max_granted == 3
+    assert sum(c.endpoint.stats().succeeded for c in clients) == 30
+    assert all(c.endpoint.stats().succeeded == 15 for c in clients)  # neither shard was starved
+    # Quotas: the first share and a few growth requests (one in flight per shard), not one per call.
+    assert sum(g.round_trips for g in gates) <= 6
+    for g in gates:
+        g.close()  # a growth request still waiting at the limiter
 
 
-async def test_a_dead_holders_leases_are_released() -> None:
-    cluster = ClusterLimits(EndpointLimits(max_concurrency=2))
-    a = [await cluster.acquire("shard-0", "ep", 0) for _ in range(2)]
+async def test_a_late_shard_gets_its_share_and_a_dead_ones_is_kept_for_it() -> None:
+    cluster = ClusterLimits(EndpointLimits(max_concurrency=4), shards=2)
+    assert await cluster.grant("shard-0", "ep", 4) == 2  # shard-1's share is kept for it
+    with anyio.move_on_after(0.05) as scope:
+        await cluster.grant("shard-0", "ep", 1)  # growing into it waits
+    assert scope.cancelled_caught
+    assert await cluster.grant("shard-1", "ep", 2) == 2
+    assert cluster.release_holder("shard-1", died=True) == 2
+    with anyio.move_on_after(0.05) as scope:
+        await cluster.grant("shard-0", "ep", 1)  # the dead shard's share waits for its restart
+    assert scope.cancelled_caught
+    assert await cluster.grant("shard-1.1", "ep", 2) == 2  # the restarted worker (a new name)
+    assert await cluster.grant("shard-1", "ep", 2) == 0  # a grant for the dead one gets nothing
+    assert cluster.release_holder("shard-1.1") == 2  # ended: its slots may now go to shard-0
+    assert await cluster.grant("shard-0", "ep", 2) == 2
+    [stats] = cluster.stats()
+    assert (stats.granted, stats.max_granted, stats.released_dead) == (4, 4, 2)
+
+
+async def test_fewer_slots_than_shards_is_first_come_first_served() -> None:
+    cluster = ClusterLimits(EndpointLimits(max_concurrency=1), shards=3)
+    assert await cluster.grant("shard-2", "ep", 1) == 1
     got: list[int] = []
 
     async def other() -> None:
-        got.append(await cluster.acquire("shard-1", "ep", 0))
+        got.append(await cluster.grant("shard-0", "ep", 1))
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(other)
         await anyio.sleep(0.05)
-        assert got == []  # both slots held by shard-0
-        assert cluster.release_holder("shard-0") == 2  # it died
-    assert len(got) == 1
-    assert cluster.release(a[0]) is False  # a late release from the dead worker changes nothing
-    [stats] = cluster.stats()
-    assert (stats.in_flight, stats.released_dead, stats.leases) == (1, 2, 3)
+        assert got == []
+        cluster.release_holder("shard-2")
+    assert got == [1]
 
 
-async def test_requests_per_minute_are_counted_across_holders() -> None:
-    cluster = ClusterLimits(EndpointLimits(rpm=60))  # one request per second, a bucket of one
-    await cluster.acquire("shard-0", "ep", 0)
+async def test_requests_per_minute_hold_across_shards() -> None:
+    limits = EndpointLimits(rpm=60)  # one request per second, a bucket of one
+    _cluster, gates = _shards(limits, 2)
+    await gates[0].acquire("ep", 0)
     with anyio.move_on_after(0.2) as scope:
-        await cluster.acquire("shard-1", "ep", 0)  # the other shard finds the bucket empty
+        await gates[1].acquire("ep", 0)  # the other shard finds the cluster's bucket empty
     assert scope.cancelled_caught
-    [stats] = cluster.stats()
-    assert stats.in_flight == 1  # the cancelled acquire holds no slot
+    assert gates[1]._quota("ep").in_use == 0  # the cancelled acquire holds no slot
 
 
 async def test_a_429_anywhere_pauses_every_shard() -> None:
-    cluster = ClusterLimits(EndpointLimits(max_concurrency=4, backoff_base_s=0.0))
-    gates = [InProcessGate(cluster, f"shard-{i}") for i in range(2)]
+    limits = EndpointLimits(max_concurrency=4, backoff_base_s=0.0)
+    cluster, gates = _shards(limits, 2)
     calls = {"n": 0}
 
     def first_is_429(_: Sequence[LLMMessage]) -> str:
@@ -104,26 +133,32 @@ async def test_a_429_anywhere_pauses_every_shard() -> None:
             raise RateLimited("slow down", retry_after=0.5)
         return "ok"
 
-    limits = EndpointLimits(max_concurrency=4, backoff_base_s=0.0)
-    shard0 = EndpointRegistry(gate=gates[0]).wrap(FakeChatClient(first_is_429), limits)
-    shard1 = EndpointRegistry(gate=gates[1]).wrap(FakeChatClient(lambda _: "ok"), limits)
+    shard0 = _client(gates[0], first_is_429, limits)
+    shard1 = _client(gates[1], lambda _: "ok", limits)
+    await shard1.create(MSG)  # shard 1 has its slot already
     async with anyio.create_task_group() as tg:
         tg.start_soon(shard0.create, MSG)  # a 429 with Retry-After 0.5 s: waits it out, then succeeds
         await anyio.sleep(0.05)
         assert cluster.stats()[0].pauses == 1
+        gates[1].apply_pauses(cluster.pauses())  # what the driver's next poll hands to shard 1
         with anyio.move_on_after(0.2) as scope:
             await shard1.create(MSG)  # shard 1 never saw the 429, yet waits: the pause is the cluster's
         assert scope.cancelled_caught
     assert calls["n"] == 2
 
 
-async def test_the_token_estimate_is_corrected_by_what_the_call_used() -> None:
-    cluster = ClusterLimits(EndpointLimits(tpm=600_000))
-    gate = InProcessGate(cluster, "shard-0")
-    client = EndpointRegistry(gate=gate).wrap(FakeChatClient(lambda _: "ok"), EndpointLimits())
-    await client.create(MSG, extra_create_args={"max_tokens": 50})
-    [correction] = gate.corrections
-    assert 0 < correction <= 50  # estimate (prompt + max_tokens) minus what was used
+async def test_tokens_are_drawn_in_blocks_and_unused_ones_kept() -> None:
+    limits = EndpointLimits(tpm=600_000)  # 10,000 a second: a draw covers 2,500
+    cluster, [gate] = _shards(limits, 1)
+    client = _client(gate, lambda _: "ok", limits)
+    for _ in range(10):
+        await client.create(MSG, extra_create_args={"max_tokens": 50})
+    [stats] = cluster.stats()
+    assert stats.draws == 1 and stats.tokens_drawn == 2500
+    quota = gate._quota(client.endpoint.key)
+    used = sum(c.input_tokens + c.output_tokens for c in client.calls)
+    assert quota.balance["tokens"] == 2500 - used  # estimates corrected by what the calls used
+    assert gate.round_trips == 2  # one grant, one draw, for ten calls
 
 
 def test_limits_come_as_json_too() -> None:
