@@ -3,8 +3,8 @@
 Design (the why is in README "Scaling out on Ray"):
 
 - The driver does what it does on one machine up to the dialogs: profiles (or loads the cache), plans,
-  records the run in the store. The planned dialogs, profiles, catalog and corpus go into Ray's object
-  store once (:class:`engine.ray_shard.SharedRunState`).
+  records the run in the store. Profiles, catalog and corpus go into Ray's object store once
+  (:class:`engine.ray_shard.SharedRunState`), each shard's planned dialogs apart.
 - The dialogs still to do are dealt round-robin into ``actors`` shards, one
   :class:`engine.ray_shard.ShardWorker` each, which hosts our scheduler with its own dialog limiter.
   Round-robin over the hash-spread seed order gives shards of equal size and mix.
@@ -164,12 +164,13 @@ class RayRunner:
         self.limiter_round_trips = 0
 
     # -- actors ------------------------------------------------------------------------------------
-    def _start(self, n_shards: int) -> None:
+    def _start(self, shards: list[list[str]]) -> None:
         from engine.cluster_limits import ClusterLimits
         from engine.ray_shard import ShardWorker
 
         ray = self.ray
         run = self.settings.run_id
+        n_shards = len(shards)
         # The limiter does no computing; it must not hold a CPU a shard could use.
         limiter_cls = ray.remote(num_cpus=0, max_restarts=0, max_concurrency=10_000)(ClusterLimits)
         self._limiter = limiter_cls.options(name=f"convrec-{run}-limits").remote(self.settings.limits,
@@ -180,15 +181,21 @@ class RayRunner:
         worker_cls = ray.remote(num_cpus=min(1.0, cpus / n_shards), max_restarts=self.max_restarts,
                                 max_task_retries=0,
                                 max_concurrency=1_000)(ShardWorker)
-        # Held for the run: a restarted worker is built again from it (Ray needs the object alive).
-        self._state_ref = state_ref = ray.put(self.state)
+        # What every shard reads goes into the object store once; each shard's own planned dialogs
+        # separately, so a shard deserialises its part of the plan set, not all of it. The references
+        # are held for the run: a restarted worker is built again from them.
+        by_key = {d.key: d for d in self.state.prepared.inputs}
+        common = SharedRunState(prepared=dataclasses.replace(self.state.prepared, inputs=[]),
+                                corpus=self.state.corpus)
+        self._state_ref = state_ref = ray.put(common)
+        self._input_refs = [ray.put([by_key[k] for k in keys]) for keys in shards]
         for i in range(n_shards):
             settings = self.settings.model_copy(update={"shards": n_shards})
             if self.base_urls:
                 cfg = dict(settings.backend_config, base_url=self.base_urls[i % len(self.base_urls)])
                 settings = settings.model_copy(update={"backend_config": cfg})
             self._workers[i] = worker_cls.options(name=f"convrec-{run}-shard-{i}").remote(
-                i, state_ref, settings, self._limiter)
+                i, state_ref, self._input_refs[i], settings, self._limiter)
 
     def worker(self, shard: int) -> Any:
         """The actor handle of ``shard`` (tests kill it)."""
@@ -209,7 +216,7 @@ class RayRunner:
         bar = Progress(TextColumn("[bold]dialogs"), BarColumn(), MofNCompleteColumn(),
                        TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=self.console,
                        disable=not self.progress)
-        self._start(len(shards))
+        self._start(shards)
         try:
             with bar:
                 task = bar.add_task("dialogs", total=already_done + len(dialogs), completed=already_done,

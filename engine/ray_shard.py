@@ -57,7 +57,8 @@ class ShardSettings(BaseModel):
 
 @dataclass
 class SharedRunState:
-    """What every shard reads: the planned dialogs with profiles, catalog and planner, and the corpus.
+    """What every shard reads: profiles, catalog and planner (``prepared``, its inputs left out: each
+    shard gets its own dialogs apart), and the corpus.
 
     Put into Ray's object store once by the driver; each worker gets it as a constructor argument.
     """
@@ -110,7 +111,8 @@ class _RowSink:
 class ShardWorker:
     """Plays one shard's dialogs; the driver polls its buffer. See the module doc."""
 
-    def __init__(self, shard: int, state: SharedRunState, settings: ShardSettings, limiter: Any) -> None:
+    def __init__(self, shard: int, state: SharedRunState, inputs: list[DialogInput], settings: ShardSettings,
+                 limiter: Any) -> None:
         # Info lines of every shard would flood the driver's console (Ray forwards worker output);
         # warnings still come through, with the worker's pid.
         structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -119,7 +121,7 @@ class ShardWorker:
         self._state = state
         self._settings = settings
         self._limiter = limiter
-        self._inputs: dict[str, DialogInput] = {d.key: d for d in state.prepared.inputs}
+        self._inputs: dict[str, DialogInput] = {d.key: d for d in inputs}
         self._rows: list[Row] = []
         self._finished: list[str] = []
         self._done = False
