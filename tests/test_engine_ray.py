@@ -3,7 +3,8 @@
 - The dataset of a run over 2 shard actors is byte-identical to the single-machine run's (same seed),
   and so are the store's per-dialog tables.
 - A shard's worker killed mid-run (``ray.kill``, the process dies) is restarted; the run completes
-  with every dialog exactly once: same dataset, same row counts, sound database.
+  with every dialog exactly once: same dataset, same row counts, sound database; it replays from its
+  store with no model call.
 - ``--llm-concurrency`` holds across the cluster: two shards that could each send 3 calls at once
   never have more than 3 in flight together.
 """
@@ -112,6 +113,9 @@ def test_a_killed_worker_restarts_and_every_dialog_is_stored_once(  # type: igno
     # None lost, none twice: the rows of the dialogs the dead worker had started too.
     assert _counts(db) == _counts(local_run / "run.db")
     assert check_integrity(db) == "ok"
+    # Replay reads a Ray run's store like any other: strict (every answer from the store) and identical.
+    assert main(["--replay", "--db", str(db), "--out", str(tmp_path / "replay"), "--quiet"]) == 0
+    assert (tmp_path / "replay" / "replay.jsonl").read_bytes() == ours
 
 
 def test_replay_refuses_the_ray_executor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
