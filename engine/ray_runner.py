@@ -38,7 +38,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from engine.dialog_inputs import DialogInput
 from engine.gateway import EndpointStats
 from engine.ray_shard import ShardBatch, ShardSettings, SharedRunState, holder_name
-from engine.scheduler import counted_signals
+from engine.scheduler import LiveCounts, counted_signals
 from profiling.errors import ConvRecError
 
 __all__ = ["RayRunError", "RayRunOutcome", "RayRunner", "ray_session", "shard_keys"]
@@ -104,31 +104,24 @@ class RayRunOutcome:
 
 
 @dataclass
-class _Totals:
-    done: int = 0
-    accepted: int = 0
-    failed: int = 0
-    running: dict[int, int] = field(default_factory=dict)
-    turns: int = 0
-    llm_calls: int = 0
-    tokens: int = 0
-    retries: int = 0
-    rollbacks: int = 0
-    cost_usd: float = 0.0
-    started: float = field(default_factory=time.perf_counter)
+class _Totals(LiveCounts):
+    """The shards' figures added up (each poll brings a shard's growth since its last one)."""
+
+    by_shard: dict[int, int] = field(default_factory=dict)  # dialogs running per shard
 
     def add(self, shard: int, b: ShardBatch) -> None:
         self.done += len(b.finished)
-        for name in ("accepted", "failed", "turns", "llm_calls", "tokens", "retries", "rollbacks",
-                     "cost_usd"):
+        for name in LiveCounts.ADDITIVE:
             setattr(self, name, getattr(self, name) + getattr(b, name))
-        self.running[shard] = b.running
+        self.by_shard[shard] = b.running
+        self.running = sum(self.by_shard.values())
 
-    def line(self, actors: int, restarts: int) -> str:
-        elapsed = max(time.perf_counter() - self.started, 1e-9)
-        return (f"accepted {self.accepted} · failed {self.failed} · running {sum(self.running.values())} · "
-                f"{actors} actors · {restarts} restarts · {self.turns / elapsed:.1f} turns/s · "
-                f"{self.tokens:,} tokens · {self.retries} retries · {self.rollbacks} rollbacks")
+    def ended(self, shard: int) -> None:
+        self.by_shard.pop(shard, None)
+        self.running = sum(self.by_shard.values())
+
+    def shards_line(self, actors: int, restarts: int) -> str:
+        return f"{self.line()} · {actors} actors · {restarts} restarts"
 
 
 class RayRunner:
@@ -232,7 +225,7 @@ class RayRunner:
                     self._limiter_stats = await self._limiter.stats.remote()
                     outer.cancel_scope.cancel()
                 bar.update(task, completed=already_done + self.totals.done,
-                           status=self.totals.line(len(shards), sum(self.restarts.values())))
+                           status=self.totals.shards_line(len(shards), sum(self.restarts.values())))
         finally:
             self._stop()
         return RayRunOutcome(finished=self.totals.done, interrupted=self.draining,
@@ -270,7 +263,7 @@ class RayRunner:
                 if self.draining:
                     break  # drained while it died: its unfinished dialogs stay for --resume
             finally:
-                self.totals.running.pop(shard, None)
+                self.totals.ended(shard)
         # Ended: its slots go to the shards still running (a dead one's were freed in _lost).
         await self._limiter.release_holder.remote(holder_name(shard, self.restarts.get(shard, 0)))
 
@@ -324,7 +317,7 @@ class RayRunner:
     async def _refresh(self, bar: Progress, task: Any, already_done: int) -> None:
         while True:
             bar.update(task, completed=already_done + self.totals.done,
-                       status=self.totals.line(len(self._workers), sum(self.restarts.values())))
+                       status=self.totals.shards_line(len(self._workers), sum(self.restarts.values())))
             await anyio.sleep(0.25)
 
     def _drain_all(self) -> None:

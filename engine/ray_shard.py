@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 from engine.dialog_inputs import DialogInput, PreparedDialogs
 from engine.events import TraceEvent
 from engine.executor import DialogResult
+from engine.scheduler import LiveCounts
 from engine.store_schema import Row, event_rows
 from profiling.corpus import Corpus
 
@@ -78,7 +79,8 @@ class ShardBatch:
     running: int = 0
     turns: int = 0
     llm_calls: int = 0
-    tokens: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
     retries: int = 0
     rollbacks: int = 0
     cost_usd: float = 0.0
@@ -229,11 +231,8 @@ class _Reported:
 
     values: dict[str, float] = field(default_factory=dict)
 
-    _FIELDS = ("accepted", "failed", "turns", "llm_calls", "retries", "rollbacks", "cost_usd")
-
-    def fill(self, batch: ShardBatch, counts: Any) -> None:
-        now: dict[str, float] = {f: getattr(counts, f) for f in self._FIELDS}
-        now["tokens"] = counts.input_tokens + counts.output_tokens
+    def fill(self, batch: ShardBatch, counts: LiveCounts) -> None:
+        now: dict[str, float] = {f: getattr(counts, f) for f in LiveCounts.ADDITIVE}
         for name, value in now.items():
             setattr(batch, name, value - self.values.get(name, 0))
         batch.running = counts.running

@@ -50,6 +50,10 @@ class LiveCounts:
     cost_usd: float = 0.0
     started: float = field(default_factory=time.perf_counter)
 
+    # The figures that add up across processes (the Ray executor sums its shards' growth of them).
+    ADDITIVE = ("accepted", "failed", "turns", "llm_calls", "input_tokens", "output_tokens", "retries",
+                "rollbacks", "cost_usd")
+
     def line(self) -> str:
         elapsed = max(time.perf_counter() - self.started, 1e-9)
         return (f"accepted {self.accepted} · failed {self.failed} · running {self.running} · "
