@@ -111,8 +111,8 @@ class _Totals(LiveCounts):
 
     def add(self, shard: int, b: ShardBatch) -> None:
         self.done += len(b.finished)
-        for name in LiveCounts.ADDITIVE:
-            setattr(self, name, getattr(self, name) + getattr(b, name))
+        for name, grown in b.growth.items():
+            setattr(self, name, getattr(self, name) + grown)
         self.by_shard[shard] = b.running
         self.running = sum(self.by_shard.values())
 

@@ -74,16 +74,8 @@ class ShardBatch:
 
     rows: list[Row]
     finished: list[str]
-    accepted: int = 0
-    failed: int = 0
+    growth: dict[str, float] = field(default_factory=dict)  # LiveCounts.ADDITIVE since the last poll
     running: int = 0
-    turns: int = 0
-    llm_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    retries: int = 0
-    rollbacks: int = 0
-    cost_usd: float = 0.0
     done: bool = False
     limiter_round_trips: int = 0
     endpoint_stats: list[dict[str, Any]] = field(default_factory=list)
@@ -233,8 +225,7 @@ class _Reported:
 
     def fill(self, batch: ShardBatch, counts: LiveCounts) -> None:
         now: dict[str, float] = {f: getattr(counts, f) for f in LiveCounts.ADDITIVE}
-        for name, value in now.items():
-            setattr(batch, name, value - self.values.get(name, 0))
+        batch.growth = {name: value - self.values.get(name, 0) for name, value in now.items()}
         batch.running = counts.running
         self.values = now
 
