@@ -174,6 +174,8 @@ class JsonFormat:
     expect: Callable[[Intent], Row]
     # (field, value, what the record must then load to or fail with) for one drawn intent.
     odd: Callable[[st.DrawFn, Intent, Row], tuple[str, Any, Row | Fault]]
+    # The review text's key where a review may have none (rating only); None where text is required.
+    text_key: str | None = None
 
 
 def _req_str(name: str, v: Any, row: Row, pos: int) -> Row | Fault:
@@ -206,10 +208,9 @@ def _opt_title(name: str, v: Any, row: Row) -> Row | Fault:
 
 
 def _text(name: str, v: Any, row: Row) -> Row | Fault:
-    if v is MISSING:
-        return Fault("missing_field", name)
-    if v is None or (type(v) is str and (not v or v.isspace())):
-        return Fault("empty_text", name)
+    """profiling.loaders.fields.opt_text as a spec: absent, null or blank is a rating-only review ("")."""
+    if v is MISSING or v is None or (type(v) is str and (not v or v.isspace())):
+        return _set(row, 5, "")
     return _set(row, 5, v) if type(v) is str else Fault("bad_type", name)
 
 
@@ -266,7 +267,7 @@ def _a23_odd(draw: st.DrawFn, it: Intent, row: Row) -> tuple[str, Any, Row | Fau
 
 
 AMAZON2023 = JsonFormat("amazon2023", load_amazon2023, _a23_write,
-                        lambda it: (it.user, it.item, it.rating, it.ts, it.title, it.text), _a23_odd)
+                        lambda it: (it.user, it.item, it.rating, it.ts, it.title, it.text), _a23_odd, "text")
 
 
 # Amazon Reviews 2018 --------------------------------------------------------------------------------
@@ -328,7 +329,7 @@ def _a18_expect(it: Intent) -> Row:
     return (it.user, it.item, it.rating, _day(it.ts), it.title, it.text)
 
 
-AMAZON2018 = JsonFormat("amazon2018", load_amazon2018, _a18_write, _a18_expect, _a18_odd)
+AMAZON2018 = JsonFormat("amazon2018", load_amazon2018, _a18_write, _a18_expect, _a18_odd, "reviewText")
 
 
 # Yelp -----------------------------------------------------------------------------------------------
@@ -370,7 +371,7 @@ def _yelp_expect(it: Intent) -> Row:
     return (it.user, it.item, it.rating, it.ts // 1000 * 1000, "", it.text)
 
 
-YELP = JsonFormat("yelp", load_yelp, _yelp_write, _yelp_expect, _yelp_odd)
+YELP = JsonFormat("yelp", load_yelp, _yelp_write, _yelp_expect, _yelp_odd, "text")
 
 
 # Generic JSON lines ---------------------------------------------------------------------------------
@@ -479,9 +480,17 @@ def json_record(draw: st.DrawFn, fmt: JsonFormat) -> Rec:
     outcome: Row | Fault = row
     line_fault: Fault | None = None
     mutation = draw(st.sampled_from(["none", "none", "field", "field", "field", "raw", "bad_utf8", "control",
-                                     "truncate", "non_object", "deep", "huge_text", "bom", "dup_bad_last"]))
+                                     "truncate", "non_object", "deep", "huge_text", "bom", "dup_bad_last",
+                                     *(["no_text"] if fmt.text_key else [])]))
     pairs: list[tuple[str, bytes]] = []
-    if mutation in ("field", "dup_bad_last"):
+    if mutation == "no_text" and fmt.text_key:  # a rating-only review: kept, its text ""
+        v = draw(st.sampled_from([MISSING, None, *BLANK_TEXTS]))
+        if v is MISSING:
+            rec.pop(fmt.text_key)
+        else:
+            rec[fmt.text_key] = v
+        outcome = _set(row, 5, "")
+    elif mutation in ("field", "dup_bad_last"):
         name, value, outcome = fmt.odd(draw, it, row)
         if name == "time":  # amazon2018: both time fields dropped
             rec.pop("unixReviewTime")
@@ -623,14 +632,16 @@ def expected_of(recs: list[Rec], starts: list[int], dedupe: Callable[[Row], tupl
 
 
 def _dedupe(row: Row) -> tuple[Any, ...]:
-    return (row[0], row[1], row[5])  # the corpus drops a repeat of (user, item, text)
+    # The corpus drops a repeat of (user, item, text), or of (user, item, time) when there is no text.
+    return ("text", row[0], row[1], row[5]) if row[5] else ("time", row[0], row[1], row[3])
 
 
 def check(load: Loader, path: Path, data: bytes, recs: list[Rec], starts: list[int]) -> Expected:
     """Load ``path`` in both policies and compare everything with what the records say."""
     want = expected_of(recs, starts, _dedupe)
     for rec in recs:  # tallies for --hypothesis-show-statistics (the figures in RELIABILITY.md)
-        event("blank" if rec.blank else f"fault {rec.fault.kind}" if rec.fault else "row")
+        event("blank" if rec.blank else f"fault {rec.fault.kind}" if rec.fault
+              else "row" if rec.row and rec.row[5] else "row without text")
     event(f"duplicates {min(want.duplicates, 1)}")
     try:
         result = load(path, on_error="skip")
@@ -780,7 +791,7 @@ def csv_record(draw: st.DrawFn, schema: CsvSchema, delimiter: str = ",") -> Rec:
     fault = Fault(when, spelled) if isinstance(when, str) else None
     row: Row = (it.user, it.item, float(cells["rating"]), when if isinstance(when, int) else 0, "", it.text)
     mutation = draw(st.sampled_from(["none", "none", "none", "field", "field", "ragged", "bad_utf8",
-                                     "quote", "quote_bad_utf8", "nul", "huge", "big"]))
+                                     "quote", "quote_bad_utf8", "nul", "huge", "big", "no_text"]))
     if mutation in ("bad_utf8", "quote_bad_utf8"):
         cells[schema.text] = it.text + MARK
     offset = 0
@@ -795,9 +806,7 @@ def csv_record(draw: st.DrawFn, schema: CsvSchema, delimiter: str = ",") -> Rec:
         elif which == "text":
             v = draw(st.one_of(st.sampled_from(BLANK_TEXTS), texts))
             cells[schema.text] = v
-            if not v or v.isspace():
-                fault = Fault("empty_text", schema.text)
-            row = _set(row, 5, v)
+            row = _set(row, 5, "" if v.isspace() else v)  # an empty or blank cell: a rating-only review
         else:
             v = draw(st.sampled_from(["", " ", "abc", "nan", "inf", "-inf", "1e400", "0", "6", "5.0000001",
                                       " 4 ", "4e0", "\u0664", "0x4", "4,5"]))
@@ -818,6 +827,9 @@ def csv_record(draw: st.DrawFn, schema: CsvSchema, delimiter: str = ",") -> Rec:
     elif mutation == "big":  # 1 MB of text is a (long) review all the same
         cells[schema.text] = "y" * 1_000_000 + it.text
         row = _set(row, 5, cells[schema.text])
+    elif mutation == "no_text":  # a rating-only review: an empty or blank cell, kept with "" as its text
+        cells[schema.text] = draw(st.sampled_from(BLANK_TEXTS))
+        row = _set(row, 5, "")
     if mutation in ("quote", "quote_bad_utf8"):
         # After a syntax error the csv module resumes at the next physical line, so a refused record
         # that spans lines is refused once per piece; kept to one line here to be counted once.

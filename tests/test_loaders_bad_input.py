@@ -1,6 +1,7 @@
 """Loaders on bad input: every kind of fault is named (file, line, field) or counted, never lost or crashed.
 
-The bad fixture files come with ``<name>.expect.json``: the kind each line must produce.
+The bad fixture files come with ``<name>.expect.json``: the kind each line must produce. Their
+rating-only reviews ("no_text") are no fault: they are kept among the bad lines, and counted.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from profiling.loaders import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "loaders"
-NOT_FAULTS = {"ok", "duplicate", "blank", "header"}
+NOT_FAULTS = {"ok", "no_text", "duplicate", "blank", "header"}
 GENERIC = GenericConfig(delimiter=";", user="user", item="movie", rating="stars", timestamp="when",
                         text="comment")
 
@@ -106,7 +107,9 @@ def test_skip_mode_counts_each_kind(name: str) -> None:
     report = result.report
     kinds = Counter(e["kind"] for e in expect)
     assert report.skipped == {k: n for k, n in kinds.items() if k not in NOT_FAULTS}
-    assert report.loaded == len(result.corpus) == kinds["ok"]
+    assert report.loaded == len(result.corpus) == kinds["ok"] + kinds["no_text"]
+    assert report.notes.get("no_text", 0) == kinds["no_text"]
+    assert result.corpus.stats().n_with_text == kinds["ok"]
     assert report.duplicates == kinds["duplicate"]
     assert report.blank_lines == kinds["blank"]
     assert report.lines_read == len(expect)

@@ -14,13 +14,13 @@ from profiling.loaders.fields import (
     csv_int,
     latest_ms,
     millis_of,
+    opt_text,
     parse_iso_date,
     parse_iso_datetime,
     parse_month_name_date,
     parse_numeric_mdy,
     rating_value,
     req_str,
-    text_value,
 )
 
 
@@ -68,12 +68,13 @@ def test_plausible_time_window() -> None:
 def test_record_field_checks() -> None:
     assert req_str({"a": "x"}, "a") == "x"
     assert rating_value({"r": 4}, "r") == 4.0
-    assert text_value({"t": " hi "}, "t") == " hi "
+    assert opt_text({"t": " hi "}, "t") == " hi "
+    # A review without text is a rating-only review, not a fault: absent, null and blank give "".
+    assert opt_text({}, "t") == opt_text({"t": None}, "t") == opt_text({"t": "\n\t\u3000"}, "t") == ""
     cases = [(req_str, {"a": ""}, "missing_field"), (req_str, {"a": 3}, "bad_type"),
              (req_str, {}, "missing_field"),
              (rating_value, {"a": True}, "bad_type"), (rating_value, {"a": 5.5}, "out_of_range"),
-             (text_value, {"a": "\n\t"}, "empty_text"), (text_value, {"a": None}, "empty_text"),
-             (text_value, {"a": ["x"]}, "bad_type")]
+             (opt_text, {"a": ["x"]}, "bad_type"), (opt_text, {"a": 0}, "bad_type")]
     for check, rec, kind in cases:
         with pytest.raises(FieldFault) as info:
             check(rec, "a")  # type: ignore[operator]

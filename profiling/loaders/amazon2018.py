@@ -11,11 +11,11 @@ from profiling.loaders.fields import (
     FieldFault,
     check_millis,
     opt_str,
+    opt_text,
     parse_numeric_mdy,
     rating_value,
     req_str,
     str_tuple,
-    text_value,
 )
 from profiling.loaders.formats import AMAZON2018_META, AMAZON2018_REVIEWS
 from profiling.loaders.pipeline import MetaSpec, ReviewSpec, Row, load
@@ -48,7 +48,8 @@ def _converter(names: Mapping[str, str], latest: int, faults: FaultLog) -> Calla
 
     def convert(rec: dict[str, Any]) -> Row:
         user, item, rating = req_str(rec, "reviewerID"), req_str(rec, "asin"), rating_value(rec, "overall")
-        title, text = opt_str(rec, "summary"), text_value(rec, "reviewText")
+        # summary and reviewText are absent from some real reviews (rating-only): "" then.
+        title, text = opt_str(rec, "summary"), opt_text(rec, "reviewText")
         # The time goes last so that a fallback is only counted for a record that is kept.
         return user, item, rating, timestamp(rec), title, text
     return convert
@@ -72,7 +73,11 @@ def load_amazon2018(reviews: str | Path, meta: str | Path | None = None, *, on_e
                     progress: bool = False, limit: int | None = None) -> LoadResult:
     """The corpus of an Amazon Reviews 2018 category (reviews, optionally its metadata file).
 
-    Time is ``unixReviewTime`` (seconds), cross-checked against ``reviewTime`` ("MM DD, YYYY"), which
-    is used, and counted in ``report.notes``, when the former is absent. ``summary`` is the title.
+    Required: ``reviewerID``, ``asin``, ``overall`` and a time. Time is ``unixReviewTime`` (seconds),
+    cross-checked against ``reviewTime`` ("MM DD, YYYY"), which is used, and counted in
+    ``report.notes``, when the former is absent. ``summary`` is the title. A review without
+    ``reviewText`` (absent, null or blank: rating-only reviews are common upstream) is kept with ``""``
+    as its text and counted in ``report.notes["no_text"]``; ``summary`` may be absent too. ``vote``,
+    ``style``, ``image``, ``verified`` and ``reviewerName`` are not read, so their absence never matters.
     """
     return load("amazon2018", reviews, REVIEWS, meta, META, on_error=on_error, progress=progress, limit=limit)

@@ -12,10 +12,10 @@ from profiling.loaders.fields import (
     FieldFault,
     check_millis,
     opt_str,
+    opt_text,
     rating_value,
     req_str,
     str_tuple,
-    text_value,
 )
 from profiling.loaders.formats import AMAZON2023_META, AMAZON2023_REVIEWS
 from profiling.loaders.pipeline import MetaSpec, ReviewSpec, Row, load
@@ -37,7 +37,7 @@ def _converter(names: Mapping[str, str], latest: int, faults: FaultLog) -> Calla
                              f"expected integer epoch milliseconds, got {ts!r:.40}")
         hint = " (the 2023 schema has milliseconds, not seconds)" if 0 < ts < EARLIEST_MS // 100 else ""
         return (req_str(rec, "user_id"), req_str(rec, "parent_asin"), rating_value(rec, "rating"),
-                check_millis(ts, "timestamp", latest, hint), opt_str(rec, "title"), text_value(rec, "text"))
+                check_millis(ts, "timestamp", latest, hint), opt_str(rec, "title"), opt_text(rec, "text"))
 
     def convert(rec: dict[str, Any]) -> Row:
         # The fast path, inlined because it runs once per review: every field present and well typed.
@@ -49,8 +49,9 @@ def _converter(names: Mapping[str, str], latest: int, faults: FaultLog) -> Calla
         if (type(user) is str and user and type(item) is str and item
                 and (type(rating) is float or type(rating) is int) and 1 <= rating <= 5
                 and type(ts) is int and EARLIEST_MS <= ts <= latest
-                and type(title) is str and type(text) is str and text and not text.isspace()):
-            return user, item, float(rating), ts, title, text
+                and type(title) is str and type(text) is str):
+            # An empty or blank text is a rating-only review: kept, with "" as its text.
+            return user, item, float(rating), ts, title, text if text and not text.isspace() else ""
         return precise(rec)
     return convert
 
@@ -76,7 +77,11 @@ def load_amazon2023(reviews: str | Path, meta: str | Path | None = None, *, on_e
                     progress: bool = False, limit: int | None = None) -> LoadResult:
     """The corpus of an Amazon Reviews 2023 category (reviews, optionally its metadata file).
 
-    Items are keyed by ``parent_asin`` (the metadata's key); ``timestamp`` is epoch milliseconds.
-    ``limit`` stops after that many reviews are kept. See :mod:`profiling.loaders` for the error policy.
+    Required: ``user_id``, ``parent_asin``, ``rating`` and ``timestamp`` (epoch milliseconds). Items
+    are keyed by ``parent_asin`` (the metadata's key; ``asin`` names a variant and is not read). A
+    review whose ``text`` is empty, blank, null or absent is kept with ``""`` as its text and counted
+    in ``report.notes["no_text"]``; ``title`` may be empty, null or absent. ``images``,
+    ``helpful_vote`` and ``verified_purchase`` are not read. ``limit`` stops after that many reviews
+    are kept. See :mod:`profiling.loaders` for the error policy.
     """
     return load("amazon2023", reviews, REVIEWS, meta, META, on_error=on_error, progress=progress, limit=limit)

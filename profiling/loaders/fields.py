@@ -19,6 +19,7 @@ __all__ = [
     "latest_ms",
     "millis_of",
     "opt_str",
+    "opt_text",
     "parse_iso_date",
     "parse_iso_datetime",
     "parse_month_name_date",
@@ -26,7 +27,6 @@ __all__ = [
     "rating_value",
     "req_str",
     "str_tuple",
-    "text_value",
 ]
 
 _MISSING: Any = object()
@@ -77,16 +77,14 @@ def opt_str(rec: dict[str, Any], name: str) -> str:
     raise FieldFault(name, "bad_type", f"expected a string or null, got {type(v).__name__} {_describe(v)}")
 
 
-def text_value(rec: dict[str, Any], name: str) -> str:
-    """The review text: a string with at least one non-space character."""
-    v = rec.get(name, _MISSING)
-    if type(v) is str and v and not v.isspace():
-        return v
-    if v is _MISSING:
-        raise FieldFault(name, "missing_field", "required field is missing")
-    if v is None or type(v) is str:
-        raise FieldFault(name, "empty_text", "review text is empty")
-    raise FieldFault(name, "bad_type", f"expected a string, got {type(v).__name__} {_describe(v)}")
+def opt_text(rec: dict[str, Any], name: str) -> str:
+    """The review text, or "" when it is absent, null or only whitespace (a rating-only review)."""
+    v = rec.get(name)
+    if type(v) is str:
+        return v if v and not v.isspace() else ""
+    if v is None:
+        return ""
+    raise FieldFault(name, "bad_type", f"expected a string or null, got {type(v).__name__} {_describe(v)}")
 
 
 def rating_value(rec: dict[str, Any], name: str, low: float = 1.0, high: float = 5.0) -> float:

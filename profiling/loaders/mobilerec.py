@@ -65,8 +65,8 @@ def _converter(seen: dict[str, Item], names: Mapping[str, str], latest: int,
             raise FieldFault(uid, "missing_field", "is empty")
         if not item:
             raise FieldFault(app, "missing_field", "is empty")
-        if not text or text.isspace():
-            raise FieldFault(review, "empty_text", "review text is empty")
+        if text.isspace():
+            text = ""  # a rating-only review (pandas writes a missing review as an empty cell): kept
         stars = csv_float(row[rating], rating, 1.0, 5.0)
         ts = _time(row, date_columns, latest, faults)
         if item not in seen and (app_name or app_category):
@@ -101,6 +101,9 @@ def load_mobilerec(reviews: str | Path, meta: str | Path | None = None, *, on_er
                    progress: bool = False, limit: int | None = None) -> LoadResult:
     """The corpus of MobileRec (interactions CSV, optionally ``app_meta.csv`` for the apps).
 
+    Required: the user, the app package, ``rating`` and a time (one of the date columns). A row whose
+    review cell is empty or blank is kept with ``""`` as its text and counted in
+    ``report.notes["no_text"]``; ``votes``, ``app_name`` and ``app_category`` may be empty or absent.
     Items are app packages with ``app_category`` as their category; without ``app_meta.csv`` the
     name and category come from the interaction rows. Cells stay strings in item attributes.
     """

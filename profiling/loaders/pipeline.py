@@ -1,9 +1,9 @@
 """The one load loop every dataset shares: reviews into a CorpusBuilder, then the metadata they need.
 
 A dataset module supplies a :class:`ReviewSpec` (format + a converter from a record to the six
-corpus fields) and optionally a :class:`MetaSpec` (format + item id + Item builder). Metadata is read
-after the reviews and only for items the reviews mention, so a multi-gigabyte catalog costs no more
-memory than the items actually used.
+corpus fields, with ``""`` as the text of a rating-only review) and optionally a :class:`MetaSpec`
+(format + item id + Item builder). Metadata is read after the reviews and only for items the reviews
+mention, so a multi-gigabyte catalog costs no more memory than the items actually used.
 """
 
 from __future__ import annotations
@@ -142,6 +142,9 @@ def _load_reviews(reader: LineReader, records: Records, convert: Callable[[Any],
         if add(user, item, rating, ts, title, text):
             want(item)
             loaded += 1
+            if not text:
+                # A rating-only review is still an interaction; counted here, once it is known to be kept.
+                faults.note("no_text")
             if loaded == limit:
                 return loaded, True
         else:

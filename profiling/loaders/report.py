@@ -38,7 +38,8 @@ class LoadReport(BaseModel):
     duplicate_items: int = Field(0, description="repeated metadata records for one item (first kept)")
     blank_lines: int = Field(0, description="empty lines passed over")
     notes: dict[str, int] = Field(default_factory=dict,
-                                  description="counted non-errors, e.g. a date taken from a fallback field")
+                                  description="counted non-errors, e.g. no_text (a rating-only review, kept) "
+                                              "or a date taken from a fallback field")
     truncated: bool = Field(False, description="reading stopped at `limit` reviews")
     elapsed_s: float = 0.0
 

@@ -15,10 +15,10 @@ from profiling.loaders.fields import (
     FieldFault,
     check_millis,
     opt_str,
+    opt_text,
     parse_iso_datetime,
     rating_value,
     req_str,
-    text_value,
 )
 from profiling.loaders.formats import YELP_BUSINESS, YELP_REVIEWS
 from profiling.loaders.pipeline import MetaSpec, ReviewSpec, Row, load
@@ -37,7 +37,7 @@ def _converter(names: Mapping[str, str], latest: int, faults: FaultLog) -> Calla
             raise FieldFault("date", "missing_field", "required field is missing")
         ts = check_millis(parse_iso_datetime(date, "date"), "date", latest)
         return (req_str(rec, "user_id"), req_str(rec, "business_id"), rating_value(rec, "stars"), ts,
-                "", text_value(rec, "text"))
+                "", opt_text(rec, "text"))  # a rating-only review is kept with "" (and counted)
     return convert
 
 
@@ -71,7 +71,10 @@ def load_yelp(reviews: str | Path, business: str | Path | None = None, *, on_err
               progress: bool = False, limit: int | None = None) -> LoadResult:
     """The corpus of the Yelp Open Dataset (review file, optionally the business file for items).
 
-    Items are businesses; ``categories`` ("Restaurants, Pizza") become a tuple. Review dates are read
-    as UTC. See :mod:`profiling.loaders` for the error policy.
+    Required: ``review_id``, ``user_id``, ``business_id``, ``stars`` and ``date``. A review whose
+    ``text`` is empty, blank, null or absent is kept with ``""`` as its text and counted in
+    ``report.notes["no_text"]``; the vote counts (``useful``/``funny``/``cool``) are not read. Items
+    are businesses; ``categories`` ("Restaurants, Pizza") become a tuple. Review dates are read as
+    UTC. See :mod:`profiling.loaders` for the error policy.
     """
     return load("yelp", reviews, REVIEWS, business, META, on_error=on_error, progress=progress, limit=limit)
