@@ -353,8 +353,8 @@ def _yelp_odd(draw: st.DrawFn, it: Intent, row: Row) -> tuple[str, Any, Row | Fa
         return "review_id", v, judged if isinstance(judged, Fault) else row
     s = it.ts // 1000 * 1000
     d = datetime.fromtimestamp(s / 1000, UTC)
-    good = {_iso(s, "T"): s, _iso(s): s}
-    bad = [_iso(s) + "Z", _iso(s) + ".000", _iso(s).replace("-", "/"), _iso(s)[:10], " " + _iso(s),
+    good = {_iso(s, "T"): s, _iso(s): s, _iso(s)[:10]: _day(s)}  # a bare day: older releases
+    bad = [_iso(s) + "Z", _iso(s) + ".000", _iso(s).replace("-", "/"), _iso(s)[:9], " " + _iso(s),
            _iso(s) + "\n", f"{d.year}-13-01 00:00:00", f"{d.year}-02-30 00:00:00", f"{d.year}-01-01 24:00:00",
            "1989-12-31 23:59:59", "2999-01-01 00:00:00", "\uff12" + _iso(s)[1:], "", "0000-00-00 00:00:00"]
     v = draw(st.sampled_from([MISSING, None, 5, s, [], *good, *bad]))

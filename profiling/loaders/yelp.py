@@ -2,6 +2,9 @@
 
 Yelp writes review dates as local wall-clock ``"YYYY-MM-DD HH:MM:SS"`` without a zone; they are read
 as UTC, which keeps every user's order intact but may shift absolute times by the city's offset.
+Releases before 2018 differ: dates are ``"YYYY-MM-DD"`` (read as midnight, counted in
+``report.notes["date_without_time"]``), votes are one ``votes`` object, business ``categories`` is a
+list and ``attributes`` a list of ``"Name: value"`` strings. Both shapes load.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from profiling.loaders.fields import (
     check_millis,
     opt_str,
     opt_text,
+    parse_iso_date,
     parse_iso_datetime,
     rating_value,
     req_str,
@@ -26,18 +30,26 @@ from profiling.loaders.report import FaultLog, LoadResult, OnError
 
 __all__ = ["load_yelp"]
 
-_ATTRIBUTES = ("city", "state", "stars", "review_count", "is_open", "attributes")
+_ATTRIBUTES = ("city", "state", "stars", "review_count", "is_open")
 
 
 def _converter(names: Mapping[str, str], latest: int, faults: FaultLog) -> Callable[[dict[str, Any]], Row]:
-    def convert(rec: dict[str, Any]) -> Row:
-        req_str(rec, "review_id")  # present in every upstream record; its absence means a damaged line
+    def timestamp(rec: dict[str, Any]) -> int:
         date = rec.get("date")
         if date is None:
             raise FieldFault("date", "missing_field", "required field is missing")
-        ts = check_millis(parse_iso_datetime(date, "date"), "date", latest)
-        return (req_str(rec, "user_id"), req_str(rec, "business_id"), rating_value(rec, "stars"), ts,
-                "", opt_text(rec, "text"))  # a rating-only review is kept with "" (and counted)
+        if type(date) is str and len(date) == 10:  # a day without a time, as older releases write it
+            ms = check_millis(parse_iso_date(date, "date"), "date", latest)
+            faults.note("date_without_time")
+            return ms
+        return check_millis(parse_iso_datetime(date, "date"), "date", latest)
+
+    def convert(rec: dict[str, Any]) -> Row:
+        req_str(rec, "review_id")  # present in every upstream record; its absence means a damaged line
+        user, item, rating = req_str(rec, "user_id"), req_str(rec, "business_id"), rating_value(rec, "stars")
+        text = opt_text(rec, "text")  # rating-only reviews are kept with "" (and counted)
+        # The time goes last so that a note is only counted for a record that is otherwise good.
+        return user, item, rating, timestamp(rec), "", text
     return convert
 
 
@@ -45,21 +57,37 @@ def _item_id(rec: dict[str, Any], names: Mapping[str, str]) -> str:
     return req_str(rec, "business_id")
 
 
+def _strings(v: Any) -> bool:
+    return type(v) is list and all(type(x) is str for x in v)
+
+
 def _categories(rec: dict[str, Any]) -> tuple[str, ...]:
     v = rec.get("categories")
     if v is None:
         return ()
+    if _strings(v):  # releases before 2018 write a list
+        return tuple(c for c in (part.strip() for part in v) if c)
     if type(v) is not str:
         raise FieldFault("categories", "bad_type",
-                         f"expected a comma-separated string or null, got {v!r:.40}")
+                         f"expected a comma-separated string, a list of strings or null, got {v!r:.40}")
     return tuple(c for c in (part.strip() for part in v.split(",")) if c)
 
 
+def _attributes(rec: dict[str, Any]) -> dict[str, Any] | None:
+    v = rec.get("attributes")
+    if v is None or type(v) is dict:
+        return v
+    if _strings(v):  # releases before 2018: ["BikeParking: True", ...]; read as the object later ones write
+        return {name.strip(): value.strip() for name, _, value in (a.partition(":") for a in v)}
+    raise FieldFault("attributes", "bad_type",
+                     f"expected an object, a list of strings or null, got {v!r:.40}")
+
+
 def _make_item(rec: dict[str, Any], names: Mapping[str, str], iid: str) -> Item:
-    attrs = rec.get("attributes")
-    if attrs is not None and type(attrs) is not dict:
-        raise FieldFault("attributes", "bad_type", f"expected an object or null, got {attrs!r:.40}")
     attributes = {k: rec[k] for k in _ATTRIBUTES if rec.get(k) is not None}
+    attrs = _attributes(rec)
+    if attrs is not None:
+        attributes["attributes"] = attrs
     return Item(id=iid, title=opt_str(rec, "name"), categories=_categories(rec), attributes=attributes)
 
 
@@ -73,8 +101,8 @@ def load_yelp(reviews: str | Path, business: str | Path | None = None, *, on_err
 
     Required: ``review_id``, ``user_id``, ``business_id``, ``stars`` and ``date``. A review whose
     ``text`` is empty, blank, null or absent is kept with ``""`` as its text and counted in
-    ``report.notes["no_text"]``; the vote counts (``useful``/``funny``/``cool``) are not read. Items
-    are businesses; ``categories`` ("Restaurants, Pizza") become a tuple. Review dates are read as
-    UTC. See :mod:`profiling.loaders` for the error policy.
+    ``report.notes["no_text"]``; the vote counts (``useful``/``funny``/``cool`` or ``votes``) are not
+    read. Items are businesses; ``categories`` ("Restaurants, Pizza") become a tuple. Review dates
+    are read as UTC. See :mod:`profiling.loaders` for the error policy.
     """
     return load("yelp", reviews, REVIEWS, business, META, on_error=on_error, progress=progress, limit=limit)
