@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate with fidelity validators, store the trace in SQLite and write the dataset.")
     p.add_argument("--config", type=Path, help="TOML file with any of these settings (names without the "
                    "dashes, e.g. llm_concurrency = 16); the command line wins over it")
-    add_data_arguments(p)
+    add_data_arguments(p, stage1_only=False)
     g = p.add_argument_group("generation")
     g.add_argument("--dialogs", type=int, default=3,
                    help="number of dialogs (seeds picked deterministically, spread over users and time)")

@@ -74,7 +74,9 @@ class AspectConfig(BaseModel):
 
     k: int = Field(20, ge=2, le=500, description="number of aspects")
     seed: int = Field(0, description="seeds every random choice")
-    method: Literal["contrastive", "spherical", "kmeans"] = "contrastive"
+    method: Literal["terms", "cat", "contrastive", "spherical", "kmeans"] = Field(
+        "terms", description="terms = clusters of aspect terms with clause polarity (term_aspects); "
+        "cat = one aspect per sentence by attention over its nouns; the others cluster sentence embeddings")
     n_init: int = Field(3, ge=1, description="k-means++ seedings tried; the best objective is kept")
     max_iter: int = Field(60, ge=1, description="Lloyd iterations per k-means run (stops early when stable)")
     rounds: int = Field(3, ge=0, description="contrastive rounds (head training + re-clustering)")
@@ -349,6 +351,8 @@ def discover_aspects(embeddings: np.ndarray, texts: Sequence[str], config: Aspec
     fit_rows = usable if len(usable) <= cfg.fit_sample else np.sort(rng.choice(usable, cfg.fit_sample,
                                                                                replace=False))
     xf = x[fit_rows]
+    if cfg.method in ("terms", "cat"):
+        raise ProfilingError(f"method {cfg.method!r} works on tagged text, not embeddings: use run_profiling")
     euclidean = cfg.method == "kmeans"
     bar = _Bar(progress, 1 + (cfg.rounds if cfg.method == "contrastive" else 0), f"aspects ({cfg.method})")
     labels, centroids = _kmeans(xf, cfg.k, rng, cfg, euclidean)

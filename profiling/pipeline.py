@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -23,11 +24,14 @@ from profiling.cache_dir import cache_dir
 from profiling.corpus import Corpus, to_millis
 from profiling.encoders import Encoder, encoder_name
 from profiling.errors import ProfilingError
+from profiling.mentions import Mentions
 from profiling.profile_store import StoredRun, corpus_fingerprint, read_store, write_store
 from profiling.profiler import ProfileSettings, SentenceFacts, TemporalProfiler
 from profiling.profiles import Aspect
 from profiling.sentences import SentenceTable
 from profiling.sentiment import SentimentCalibration
+from profiling.term_aspects import TermAspectModel, TermConfig
+from profiling.term_stage import TermStage
 
 __all__ = [
     "PIPELINE_VERSION",
@@ -42,10 +46,11 @@ __all__ = [
 ]
 
 # Bump when a change in any stage-1 step changes results, so old cached stores are not reused.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 
-# The steps timed in ProfilingResult.timings, in order.
-STEPS = ("split", "embed", "sentiment", "aspects", "profiles")
+# The steps timed in ProfilingResult.timings, in order (a method times only the steps it runs).
+STEPS = ("split", "tag", "embed", "sentiment", "aspects", "profiles")
+_EMBEDDING_METHODS = ("contrastive", "spherical", "kmeans")
 
 
 class ProfilingConfig(ProfileSettings):
@@ -55,8 +60,11 @@ class ProfilingConfig(ProfileSettings):
         "fast", description="fast = model2vec distilled from MiniLM; minilm = all-MiniLM-L6-v2 itself"
     )
     aspects: AspectConfig = Field(default_factory=AspectConfig)
-    sentiment: Literal["calibrated", "vader"] = Field(
-        "calibrated", description="calibrated VADER (see profiling.sentiment) or raw VADER compound"
+    terms: TermConfig = Field(default_factory=TermConfig, description="thresholds of the terms method")
+    sentiment: Literal["fitted", "calibrated", "vader"] = Field(
+        "fitted",
+        description="fitted = clause polarity fitted on this corpus's ratings (profiling.clause_polarity); "
+        "calibrated = VADER calibrated on the clothing reviews (profiling.sentiment); vader = raw compound",
     )
     calibration: Literal["clothing", "corpus"] = Field(
         "clothing",
@@ -83,6 +91,9 @@ class ProfilingConfig(ProfileSettings):
         # One seed decides the run: two that could disagree would make "deterministic for a seed" ambiguous.
         if self.aspects.seed != self.seed:
             object.__setattr__(self, "aspects", self.aspects.model_copy(update={"seed": self.seed}))
+        # One K too: aspects.k is the upper bound every method reads.
+        if self.terms.k != self.aspects.k:
+            object.__setattr__(self, "terms", self.terms.model_copy(update={"k": self.aspects.k}))
         return self
 
     def settings(self) -> ProfileSettings:
@@ -105,6 +116,8 @@ class ProfilingResult:
     key: str
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
     calibration: SentimentCalibration | None = None
+    mentions: Mentions | None = None  # one row per (sentence, aspect); None for sentence-level methods
+    aspect_model: TermAspectModel | None = None  # the terms method's model (profiling.tag applies it)
     from_cache: bool = False
     store: Path | None = None
 
@@ -118,6 +131,15 @@ _STAGE1_MODULES = (
     "sentiment",
     "pipeline",
     "profile_store",
+    "tagging",
+    "clauses",
+    "clause_polarity",
+    "term_stats",
+    "term_aspects",
+    "term_fit",
+    "term_stage",
+    "mentions",
+    "cat_aspects",
 )
 
 
@@ -165,6 +187,7 @@ def _aspects(
     cfg: ProfilingConfig,
     encoder: str,
     progress: bool,
+    fit: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, AspectResult]:
     """Labels and similarities of every sentence, from an aspect model fitted before ``cfg.fit_until``."""
     from profiling.aspects import discover_aspects
@@ -178,11 +201,7 @@ def _aspects(
             np.asarray(found.similarity, dtype=np.float32),
             found,
         )
-    fit = table.ts < to_millis(cfg.fit_until)
-    if not fit.any():
-        raise ProfilingError(
-            f"no review before fit_until={cfg.fit_until.isoformat()}: nothing to fit aspects on"
-        )
+    fit = fit if fit is not None else table.ts < to_millis(cfg.fit_until)
     found = discover_aspects(
         embeddings[fit],
         [t for t, f in zip(table.texts, fit, strict=True) if f],
@@ -210,12 +229,12 @@ def run_profiling(
 ) -> ProfilingResult:
     """Run stage 1 on ``corpus``.
 
-    ``calibration`` overrides the one the config names (e.g. one fitted once for many runs);
-    ``encoder`` overrides ``config.encoder`` (a seam for tests and for callers holding a loaded model).
+    ``calibration`` overrides the one the config names (sentence-level methods with ``calibrated``
+    sentiment); ``encoder`` overrides ``config.encoder`` (a seam for tests and for callers holding a
+    loaded model).
     """
     from profiling.encoders import get_encoder
     from profiling.sentences import sentence_table
-    from profiling.sentiment import score_sentences
 
     cfg = config or ProfilingConfig()
     timings: dict[str, float] = {}
@@ -230,59 +249,99 @@ def run_profiling(
     table = sentence_table(corpus, progress=progress)
     if len(table) == 0:
         raise ProfilingError(f"corpus {corpus.source or '(unnamed)'} has no review text to profile")
+    fit = None if cfg.fit_until is None else table.ts < to_millis(cfg.fit_until)
+    if fit is not None and not fit.any():
+        raise ProfilingError(
+            f"no review before fit_until={cfg.fit_until.isoformat()}: nothing to fit aspects on"
+        )
     lap("split")
     encoder = encoder if encoder is not None else get_encoder(cfg.encoder)
-    embeddings = encoder.encode(table.texts, progress=progress)
-    lap("embed")
-    cal = (
-        calibration
-        if calibration is not None or cfg.sentiment == "vader"
-        else _calibration(corpus, cfg, progress)
-    )
-    sentiments = score_sentences(table.texts, cal, progress=progress)
-    lap("sentiment")
-    labels, similarity, found = _aspects(embeddings, table, sentiments, cfg, encoder.name, progress)
-    lap("aspects")
-    facts = SentenceFacts(
-        row=table.row,
-        user=table.user,
-        item=table.item,
-        ts=table.ts,
-        label=labels,
-        sentiment=np.asarray(sentiments, dtype=np.float32),
-        texts=table.texts,
-    )
-    profiler = TemporalProfiler(corpus, facts, found.aspects, encoder=encoder.name, settings=cfg.settings())
+    method = cfg.aspects.method
+    mentions: Mentions | None = None
+    model: TermAspectModel | None = None
+    cal: SentimentCalibration | None = None
+    if method in _EMBEDDING_METHODS:
+        from profiling.sentiment import score_sentences
+
+        embeddings = encoder.encode(table.texts, progress=progress)
+        lap("embed")
+        cal = (calibration if calibration is not None or cfg.sentiment != "calibrated"
+               else _calibration(corpus, cfg, progress))
+        sentiments = np.asarray(score_sentences(table.texts, cal, progress=progress), dtype=np.float32)
+        lap("sentiment")
+        labels, similarity, found = _aspects(embeddings, table, sentiments, cfg, encoder.name, progress, fit)
+        aspects = list(found.aspects)
+        lap("aspects")
+    else:
+        stage = _tagged_stage(corpus, table, cfg, encoder, fit, progress, lap)
+        mentions, model, aspects, sentiments = stage.mentions, stage.model, stage.aspects, stage.sentiments
+        labels = mentions.primary(len(table))
+        similarity = np.zeros(len(table), dtype=np.float32)
+    facts = facts_of(table, labels, sentiments, mentions)
+    profiler = TemporalProfiler(corpus, facts, aspects, encoder=encoder.name, settings=cfg.settings())
     lap("profiles")
     return ProfilingResult(
         profiles=profiler,
-        aspects=list(found.aspects),
+        aspects=aspects,
         table=table,
         labels=labels,
         similarity=similarity,
-        sentiments=facts.sentiment,
+        sentiments=np.asarray(sentiments, dtype=np.float32),
         encoder=encoder.name,
         config=cfg,
         key=profiling_key(corpus, cfg),
         timings=timings,
         calibration=cal,
+        mentions=mentions,
+        aspect_model=model,
     )
+
+
+def _tagged_stage(corpus: Corpus, table: SentenceTable, cfg: ProfilingConfig, encoder: Encoder,
+                  fit: np.ndarray | None, progress: bool, lap: Callable[[str], None]) -> TermStage:
+    """The terms (or CAt) method: tag, fit on the ``fit`` rows, find mentions in every sentence."""
+    from profiling.term_stage import run_term_stage
+
+    kwargs = dict(config=cfg.terms, encoder=encoder, fit=fit, seed=cfg.seed,
+                  source=f"corpus:{corpus_fingerprint(corpus)}",
+                  polarity="vader" if cfg.sentiment == "vader" else "fitted", progress=progress, lap=lap)
+    if cfg.aspects.method == "cat":
+        from profiling.cat_aspects import run_cat_stage
+
+        return run_cat_stage(corpus, table, **kwargs)  # type: ignore[arg-type]
+    return run_term_stage(corpus, table, **kwargs)  # type: ignore[arg-type]
+
+
+def facts_of(table: SentenceTable, labels: np.ndarray, sentiments: np.ndarray,
+             mentions: Mentions | None) -> SentenceFacts:
+    """The profiler's rows: one per mention when there are mentions, else one per labelled sentence."""
+    if mentions is None:
+        return SentenceFacts(row=table.row, user=table.user, item=table.item, ts=table.ts,
+                             label=np.asarray(labels, dtype=np.int32),
+                             sentiment=np.asarray(sentiments, dtype=np.float32), texts=table.texts)
+    s = mentions.sentence
+    return SentenceFacts(row=table.row[s], user=table.user[s], item=table.item[s], ts=table.ts[s],
+                         label=mentions.aspect, sentiment=mentions.polarity, texts=table.texts, sentence=s)
 
 
 def save_result(result: ProfilingResult, directory: Path, corpus: Corpus) -> Path:
     """Write a result to a store folder (see profiling.profile_store); returns the folder."""
     t = result.table
+    model = result.aspect_model
     manifest = {
         "key": result.key,
         "corpus": corpus_fingerprint(corpus),
         "source": corpus.source,
         "pipeline_version": PIPELINE_VERSION,
         "encoder": result.encoder,
+        "method": result.config.aspects.method,
         "config": result.config.model_dump(mode="json"),
         "timings": result.timings,
         "calibration": result.calibration.model_dump(mode="json") if result.calibration else None,
+        "polarity": model.polarity.source if model is not None else result.config.sentiment,
         "n_sentences": len(t),
         "n_aspects": len(result.aspects),
+        "n_mentions": len(result.mentions) if result.mentions is not None else None,
     }
     return write_store(
         directory,
@@ -298,6 +357,8 @@ def save_result(result: ProfilingResult, directory: Path, corpus: Corpus) -> Pat
             texts=list(t.texts),
             aspects=result.aspects,
             manifest=manifest,
+            mentions=result.mentions,
+            aspect_model=model.model_dump(mode="json") if model is not None else None,
         ),
     )
 
@@ -310,16 +371,9 @@ def load_result(directory: Path, corpus: Corpus) -> ProfilingResult:
     table = SentenceTable(
         row=run.row, user=run.user, item=run.item, ts=run.ts, position=run.position, texts=run.texts
     )
-    facts = SentenceFacts(
-        row=run.row,
-        user=run.user,
-        item=run.item,
-        ts=run.ts,
-        label=run.label,
-        sentiment=run.sentiment,
-        texts=run.texts,
-    )
     cal = SentimentCalibration.model_validate(m["calibration"]) if m.get("calibration") else None
+    model = TermAspectModel.model_validate(run.aspect_model) if run.aspect_model is not None else None
+    facts = facts_of(table, run.label, run.sentiment, run.mentions)
     return ProfilingResult(
         profiles=TemporalProfiler(corpus, facts, run.aspects, encoder=m["encoder"], settings=cfg.settings()),
         aspects=run.aspects,
@@ -332,6 +386,8 @@ def load_result(directory: Path, corpus: Corpus) -> ProfilingResult:
         key=m["key"],
         timings=dict(m.get("timings", {})),
         calibration=cal,
+        mentions=run.mentions,
+        aspect_model=model,
         from_cache=True,
         store=Path(directory),
     )

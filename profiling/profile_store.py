@@ -2,9 +2,13 @@
 
 Layout of a store folder::
 
-    sentences.parquet   one row per sentence: row, user, item, ts, position, aspect, similarity,
-                        sentiment, text (user/item are indices into the corpus's users/item_ids)
+    sentences.parquet   one row per sentence: row, user, item, ts, position, aspect (its first mention's,
+                        -1 = none), similarity, sentiment, text (user/item index the corpus's users/item_ids)
+    mentions.parquet    one row per (sentence, aspect) mention: sentence (row number in sentences.parquet),
+                        aspect, polarity, source (term, derived, cue), word; absent for sentence-level methods
     aspects.json        the aspect table (profiling.profiles.Aspect, as JSON)
+    aspect_model.json   the fitted terms model (terms, cues, rejected clusters and why, polarity model):
+                        what ``python -m profiling.tag`` applies to new text; absent for other methods
     manifest.json       store version, corpus fingerprint, config, encoder, timings, calibration
 
 Why Parquet and not the run's SQLite file: profiles are computed at arbitrary times from whole
@@ -34,6 +38,7 @@ import pyarrow.parquet as pq
 
 from profiling.corpus import Corpus
 from profiling.errors import ProfilingError
+from profiling.mentions import SOURCES, Mentions
 from profiling.profiles import Aspect
 
 __all__ = [
@@ -46,7 +51,7 @@ __all__ = [
     "write_store",
 ]
 
-STORE_VERSION = 1
+STORE_VERSION = 2
 
 
 class ProfileStoreError(ProfilingError):
@@ -72,6 +77,8 @@ class StoredRun:
     texts: list[str]
     aspects: list[Aspect]
     manifest: dict[str, Any]
+    mentions: Mentions | None = None
+    aspect_model: dict[str, Any] | None = None  # TermAspectModel as JSON
 
 
 def corpus_fingerprint(corpus: Corpus) -> str:
@@ -110,6 +117,17 @@ def write_store(directory: Path, run: StoredRun) -> Path:
             }
         )
         pq.write_table(table, tmp / "sentences.parquet", compression="zstd")
+        if run.mentions is not None:
+            m = run.mentions
+            pq.write_table(pa.table({
+                "sentence": pa.array(m.sentence, pa.int64()),
+                "aspect": pa.array(m.aspect, pa.int32()),
+                "polarity": pa.array(m.polarity, pa.float32()),
+                "source": pa.DictionaryArray.from_arrays(pa.array(m.source, pa.int8()), pa.array(SOURCES)),
+                "word": pa.array(m.word, pa.string()),
+            }), tmp / "mentions.parquet", compression="zstd")
+        if run.aspect_model is not None:
+            (tmp / "aspect_model.json").write_text(json.dumps(run.aspect_model, indent=1))
         (tmp / "aspects.json").write_text(json.dumps([a.model_dump() for a in run.aspects], indent=1))
         manifest = {**run.manifest, "store_version": STORE_VERSION}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
@@ -154,6 +172,17 @@ def read_store(directory: Path, corpus: Corpus | None = None) -> StoredRun:
         return t.column(name).to_numpy().astype(dtype, copy=False)
 
     aspects = [Aspect.model_validate(a) for a in json.loads(paths[1].read_text())]
+    mentions = None
+    if (directory / "mentions.parquet").exists():
+        mt = pq.read_table(directory / "mentions.parquet")
+        mentions = Mentions(
+            sentence=mt.column("sentence").to_numpy().astype(np.int64, copy=False),
+            aspect=mt.column("aspect").to_numpy().astype(np.int32, copy=False),
+            polarity=mt.column("polarity").to_numpy().astype(np.float32, copy=False),
+            source=np.asarray(mt.column("source").combine_chunks().indices, dtype=np.int8),
+            word=mt.column("word").to_pylist(),
+        )
+    model_path = directory / "aspect_model.json"
     return StoredRun(
         row=col("row", np.int64),
         user=col("user", np.int32),
@@ -166,4 +195,6 @@ def read_store(directory: Path, corpus: Corpus | None = None) -> StoredRun:
         texts=t.column("text").to_pylist(),
         aspects=aspects,
         manifest=manifest,
+        mentions=mentions,
+        aspect_model=json.loads(model_path.read_text()) if model_path.exists() else None,
     )

@@ -82,7 +82,11 @@ class ProfileSettings(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class SentenceFacts:
-    """One row per sentence: where it comes from, its aspect and its sentiment (plain arrays)."""
+    """One row per aspect mention (or per sentence): where it comes from, its aspect and its sentiment.
+
+    With ``sentence`` given, row ``j`` is a mention in sentence ``sentence[j]`` (a sentence about two
+    aspects has two rows) and ``texts`` holds the sentences; without it, rows are the sentences themselves.
+    """
 
     row: np.ndarray  # int64 corpus row
     user: np.ndarray  # int32 index into corpus.users
@@ -91,9 +95,14 @@ class SentenceFacts:
     label: np.ndarray  # int32 aspect id, -1 = no aspect
     sentiment: np.ndarray  # float32 in [-1, 1]
     texts: Sequence[str]
+    sentence: np.ndarray | None = None  # int64 index into texts per row
 
     def __len__(self) -> int:
         return len(self.row)
+
+    def sentence_id(self, j: int) -> int:
+        """The sentence (index into ``texts``) of row ``j``."""
+        return int(self.sentence[j]) if self.sentence is not None else j
 
 
 def bucket_index(ts_ms: np.ndarray | int, bucket: Bucket) -> np.ndarray:
@@ -232,10 +241,9 @@ class TemporalProfiler:
                 strict=True,
             )
             for a, wa, ma, sa in rows:
-                evidence = tuple(f.texts[j] for j in ev.get(a, ()))
-                prefs.append(
-                    AspectPreference(aspect=a, weight=wa, mentions=ma, sentiment=sa, evidence=evidence)
-                )
+                ids = tuple(f.sentence_id(j) for j in ev.get(a, ()))
+                prefs.append(AspectPreference(aspect=a, weight=wa, mentions=ma, sentiment=sa,
+                                              evidence=tuple(f.texts[i] for i in ids), evidence_ids=ids))
             pos = present[direction[present] > st.min_direction]
             neg = present[direction[present] < -st.min_direction]
             liked = tuple(int(a) for a in pos[np.lexsort((pos, -weight[pos]))][: st.top_n])
@@ -284,12 +292,11 @@ class TemporalProfiler:
                 trend[order].tolist(),
                 strict=True,
             )
-            texts = self.facts.texts
+            f = self.facts
             for a, sa, na, ta in rows:
-                evidence = tuple(texts[j] for j in ev.get(a, ()))
-                aspects.append(
-                    AspectSentiment(aspect=a, sentiment=sa, mentions=na, trend=ta, evidence=evidence)
-                )
+                ids = tuple(f.sentence_id(j) for j in ev.get(a, ()))
+                aspects.append(AspectSentiment(aspect=a, sentiment=sa, mentions=na, trend=ta,
+                                               evidence=tuple(f.texts[i] for i in ids), evidence_ids=ids))
         return ItemProfile(
             item=item,
             at=at,
@@ -340,7 +347,7 @@ class TemporalProfiler:
         return float(_slopes(cnt[aspect : aspect + 1, -r:], sums[aspect : aspect + 1, -r:])[0])
 
     def item_mentions(self, item: str, at: datetime | None = None) -> np.ndarray:
-        """Sentences per aspect (int64, length = number of aspects) about ``item`` before ``at``."""
+        """Mentions per aspect (int64, length = number of aspects) about ``item`` before ``at``."""
         t = _millis(at) if at is not None else int(self.facts.ts.max(initial=0)) + 1
         idx = self._item_window(self._item(item), t)
         return np.bincount(self.facts.label[idx], minlength=self._k)

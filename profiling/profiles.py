@@ -39,6 +39,7 @@ class AspectPreference(BaseModel):
     mentions: float = Field(ge=0, description="time-decayed count of the user's sentences on it")
     sentiment: float = Field(ge=-1, le=1, description="time-decayed mean sentiment of those sentences")
     evidence: tuple[str, ...] = Field((), description="a few of the user's own sentences on it")
+    evidence_ids: tuple[int, ...] = Field((), description="their sentence ids in the stage-1 sentence table")
 
 
 class UserProfile(BaseModel):
@@ -73,6 +74,7 @@ class AspectSentiment(BaseModel):
     mentions: int = Field(ge=0, description="sentences on this aspect before `at`")
     trend: float = Field(0.0, description="change of smoothed sentiment per bucket over recent buckets")
     evidence: tuple[str, ...] = Field((), description="a few community sentences on it")
+    evidence_ids: tuple[int, ...] = Field((), description="their sentence ids in the stage-1 sentence table")
 
 
 class ItemProfile(BaseModel):

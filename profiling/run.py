@@ -39,26 +39,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--encoder",
         choices=("fast", "minilm"),
         default="fast",
-        help="sentence encoder: fast = model2vec distilled from MiniLM, minilm = all-MiniLM-L6-v2",
+        help="encoder: fast = model2vec distilled from MiniLM, minilm = all-MiniLM-L6-v2 (embeds the "
+        "candidate aspect terms for terms/cat, whole sentences for the clustering methods)",
     )
-    m.add_argument("--k", type=int, default=20, help="number of aspects to discover")
+    m.add_argument("--k", type=int, default=20,
+                   help="upper bound on the number of aspects (terms/cat keep fewer when the data has fewer)")
     m.add_argument(
         "--method",
-        choices=("contrastive", "spherical", "kmeans"),
-        default="contrastive",
-        help="aspect discovery method",
+        choices=("terms", "cat", "contrastive", "spherical", "kmeans"),
+        default="terms",
+        help="terms: aspect terms (nouns found by spaCy's tagger) clustered into aspects, each mention's "
+        "polarity read from its clause, sentences without a term get no aspect; cat: CAt (attention over "
+        "a sentence's nouns, one aspect per sentence); contrastive/spherical/kmeans: clusters of sentence "
+        "embeddings (every sentence near a centroid gets one)",
     )
     m.add_argument(
         "--sentiment",
-        choices=("calibrated", "vader"),
-        default="calibrated",
-        help="calibrated VADER or raw VADER compound",
+        choices=("fitted", "calibrated", "vader"),
+        default="fitted",
+        help="fitted: a polarity model of VADER and the corpus's words fitted on its star ratings; "
+        "calibrated: VADER calibrated on the clothing reviews (clustering methods only); vader: raw VADER",
     )
     m.add_argument(
         "--calibration",
         choices=("clothing", "corpus"),
         default="clothing",
-        help="fit the sentiment calibration on the clothing reviews or on this corpus's ratings",
+        help="with --sentiment calibrated: fit the calibration on the clothing reviews or this corpus",
     )
     m.add_argument(
         "--half-life-days",
@@ -110,6 +116,20 @@ def aspect_table(result: ProfilingResult) -> Table:
     return table
 
 
+def rejected_table(result: ProfilingResult, limit: int = 25) -> Table | None:
+    """The clusters of candidate terms that did not become aspects, and why (terms and cat methods)."""
+    model = result.aspect_model
+    if model is None or not model.rejected:
+        return None
+    shown = min(limit, len(model.rejected))
+    table = Table(title=f"Not aspects (the {shown} largest of {len(model.rejected)})")
+    for name, justify in (("terms", "left"), ("mentions", "right"), ("", "left"), ("why", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for e in model.rejected[:limit]:
+        table.add_row(", ".join(e.terms[:4]), f"{e.mentions:,}", e.status, e.reason)
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0, or 2 for a ConvRecError)."""
     args = build_parser().parse_args(argv)
@@ -144,12 +164,30 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         return 2
     console.print(aspect_table(result))
+    rejected = rejected_table(result)
+    if rejected is not None:
+        console.print(rejected)
     labelled = int((result.labels >= 0).sum())
+    mentions = f", {len(result.mentions):,} mentions" if result.mentions is not None else ""
     console.print(
         f"corpus: {corpus.source} · {len(corpus):,} reviews · {corpus.n_users:,} users · "
         f"{corpus.n_items:,} items · {len(result.table):,} sentences, {labelled / len(result.table):.0%} "
-        "with an aspect"
+        f"with an aspect{mentions}"
     )
+    if args.data == "clothing":
+        console.print("clothing reviews: stage 1 only (no users or dates: the store's profiles mean nothing)")
+    model = result.aspect_model
+    if model is not None:
+        pol = model.polarity
+        if pol.source == "vader":
+            console.print("polarity: VADER alone (too few high- and low-rated reviews to fit a model)",
+                          style="yellow")
+        else:
+            n = int(pol.report.get("sentences", 0))
+            console.print(f"polarity: fitted on {n:,} sentences of high/low "
+                          f"rated reviews; held-out AUC {pol.report.get('auc', float('nan')):.3f}, balanced "
+                          f"agreement {pol.report.get('balanced_agreement', float('nan')):.3f} (raw VADER "
+                          f"{pol.report.get('vader_balanced_agreement', float('nan')):.3f})")
     console.print(f"encoder: {result.encoder}")
     steps = " · ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     console.print(
@@ -163,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             f"polarity {r.raw_balanced:.3f} raw VADER -> {r.calibrated_balanced:.3f} calibrated"
         )
     console.print(f"wrote: {out}")
+    if model is not None:
+        console.print(f"tag new text with it: python -m profiling.tag --store {out} < sentences.txt")
     return 0
 
 

@@ -51,7 +51,7 @@ def world(session_cache: None) -> World:
 
 @pytest.fixture(scope="module")
 def found(world: World) -> AspectResult:
-    return discover_aspects(world.x, world.texts, AspectConfig(k=world.k, seed=3), encoder="fast")
+    return discover_aspects(world.x, world.texts, AspectConfig(k=world.k, seed=3, method="contrastive"), encoder="fast")
 
 
 def _single_nmi(world: World, labels: np.ndarray) -> float:
@@ -70,7 +70,7 @@ def test_each_method_recovers_planted_aspects(world: World, method: str) -> None
 
 @pytest.mark.slow
 def test_same_seed_gives_identical_labels(world: World, found: AspectResult) -> None:
-    again = discover_aspects(world.x, world.texts, AspectConfig(k=world.k, seed=3), encoder="fast")
+    again = discover_aspects(world.x, world.texts, AspectConfig(k=world.k, seed=3, method="contrastive"), encoder="fast")
     assert np.array_equal(again.labels, found.labels)
     assert np.array_equal(again.similarity, found.similarity)
     assert [a.name for a in again.aspects] == [a.name for a in found.aspects]
@@ -114,7 +114,7 @@ def test_aspect_table_describes_its_members(world: World, found: AspectResult) -
 @pytest.mark.slow
 def test_sentiments_fill_mean_sentiment(world: World) -> None:
     sentiments = np.linspace(-1, 1, len(world.texts)).astype(np.float32)
-    result = discover_aspects(world.x, world.texts, AspectConfig(k=world.k, rounds=1), sentiments=sentiments)
+    result = discover_aspects(world.x, world.texts, AspectConfig(k=world.k, rounds=1, method="contrastive"), sentiments=sentiments)
     for a in result.aspects:
         assert a.mean_sentiment == pytest.approx(float(sentiments[result.labels == a.id].mean()), abs=1e-6)
 
@@ -124,7 +124,7 @@ def test_bad_inputs_are_refused() -> None:
     with pytest.raises(ProfilingError, match="texts"):
         discover_aspects(x, ["a"] * 7)
     with pytest.raises(ProfilingError, match="too few"):
-        discover_aspects(x, ["a"] * 8, AspectConfig(k=4))
+        discover_aspects(x, ["a"] * 8, AspectConfig(k=4, method="contrastive"))
     with pytest.raises(ProfilingError, match="NaN"):
         discover_aspects(np.full((8, 8), np.nan, np.float32), ["a"] * 8)
     with pytest.raises(ValidationError):

