@@ -34,7 +34,8 @@ class GenericConfig(BaseModel):
     timestamp: str = Field("timestamp", description="field of the time")
     timestamp_unit: Literal["s", "ms", "iso"] = Field(
         "s", description="epoch seconds, epoch milliseconds, or ISO 'YYYY-MM-DD[ HH:MM:SS]' read as UTC")
-    text: str = Field("text", description="field of the review text (must be non-empty)")
+    text: str = Field("text", description="field of the review text (empty, null or absent: a rating-only "
+                      "review, kept and counted under no_text)")
     title: str | None = Field(None, description="field of the review title, if any")
     rating_min: float = 1.0
     rating_max: float = 5.0
@@ -122,10 +123,10 @@ def _converter(config: GenericConfig, names: Mapping[str, str], latest: int,
         if not lo <= rating <= hi:
             raise FieldFault(config.rating, "out_of_range", f"rating {rating:g} is outside {lo:g}..{hi:g}")
         text = rec.get(config.text)
-        if type(text) is not str or not text or text.isspace():
-            kind = "bad_type" if text is not None and type(text) is not str else "empty_text"
-            raise FieldFault(config.text, kind, "review text is empty" if kind == "empty_text"
-                             else f"expected a string, got {text!r:.40}")
+        if text is None or (type(text) is str and (not text or text.isspace())):
+            text = ""  # a rating-only review: kept as an interaction, counted under "no text"
+        elif type(text) is not str:
+            raise FieldFault(config.text, "bad_type", f"expected a string, got {text!r:.40}")
         title = rec.get(config.title) if config.title else ""
         if title is None:
             title = ""
