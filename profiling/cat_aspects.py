@@ -44,9 +44,10 @@ def run_cat_stage(
     polarity: str,
     progress: bool,
     lap: Callable[[str], None] | None = None,
+    tag_cache: bool = False,
 ) -> TermStage:
     """Tag, fit the terms model for its labels and polarity, then label each sentence the CAt way."""
-    tagged = tag_texts(table.texts, progress=progress)
+    tagged = tag_texts(table.texts, progress=progress, cache=tag_cache)
     if lap is not None:
         lap("tag")
     texts = table.texts

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,6 +54,28 @@ def vader_compound(texts: Sequence[str]) -> np.ndarray:
     return unique[inverse]
 
 
+def lexicon_score(words: Sequence[str]) -> float:
+    """VADER's lexicon summed over a clause's words (a negated word counts -0.74 times), squashed to [-1, 1]
+    as VADER squashes its sum. VADER's own scorer reads the raw text again and costs ~100 us a sentence;
+    this reads the words the model already has, and its boosters and "but" rule are the clause split's job.
+    """
+    lex = _lexicon()
+    total = 0.0
+    for w in words:
+        if " " in w:
+            continue
+        if w.startswith("NOT_"):
+            total -= 0.74 * lex.get(w[4:], 0.0)
+        else:
+            total += lex.get(w, 0.0)
+    return total / math.sqrt(total * total + 15.0)
+
+
+@cache
+def _lexicon() -> dict[str, float]:
+    return dict(_vader().lexicon)
+
+
 def sentence_words(forms: Sequence[str], tags: Sequence[str], lemmas: Sequence[str],
                    skip_nouns: Collection[str] = frozenset()) -> list[str]:
     """The polarity features of a whole sentence, negation scoped to each clause."""
@@ -69,6 +91,9 @@ class PolarityModel(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: str = Field(description="what it was fitted on ('corpus:<fingerprint>'); 'vader' = VADER only")
+    general: Literal["vader", "lexicon"] = Field(
+        "lexicon", description="the general-English sentiment feature: VADER's scorer on the clause text, "
+        "or VADER's lexicon summed over the clause's words (lexicon_score)")
     bias: float = 0.0
     vader_weight: float = 1.0
     weights: dict[str, float] = Field(default_factory=dict, description="per feature (lemma, NOT_x, pair)")
@@ -81,15 +106,23 @@ class PolarityModel(BaseModel):
         return cls(source="vader", vader_weight=0.0)
 
     @property
+    def needs_vader(self) -> bool:
+        """Whether :meth:`score` reads VADER's score of the text (else the words alone suffice)."""
+        return self.source == "vader" or self.general == "vader"
+
+    @property
     def skipped(self) -> frozenset[str]:
         """``skip_nouns`` as a set (what :func:`profiling.clauses.marked_words` takes)."""
         return frozenset(self.skip_nouns)
 
     def score(self, words: Sequence[str], text: str, vader: float | None = None) -> float:
         """Polarity in [-1, 1] of a clause given its marked words and its text (or VADER's score of it)."""
-        v = _vader().polarity_scores(text)["compound"] if vader is None else vader
         if self.source == "vader":
-            return float(v)
+            return float(_vader().polarity_scores(text)["compound"] if vader is None else vader)
+        if self.general == "lexicon":
+            v = lexicon_score(words)
+        else:
+            v = _vader().polarity_scores(text)["compound"] if vader is None else vader
         # Features are read once per distinct word: a repeated word is no stronger evidence.
         z = self.bias + self.vader_weight * v + sum(self.weights.get(w, 0.0) for w in set(words))
         return math.tanh(z / 2.0)
@@ -113,7 +146,9 @@ def _fit_logistic(x: Any, y: np.ndarray, sample_weight: np.ndarray, l2: float) -
         grad[-1] = g.sum()
         return value, grad
 
-    res = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    # 100 iterations: on the clothing reviews the held-out AUC is then within 1e-4 of the converged fit's
+    # (0.8448 at 80, 0.8449 at 200+), at a fifth of the time.
+    res = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B", options={"maxiter": 100})
     return np.asarray(res.x)
 
 
@@ -136,6 +171,8 @@ def fit_polarity(
     l2: float = 5e-5,
     min_sentences: int = 200,
     exclude: frozenset[str] | set[str] = frozenset(),
+    vader: np.ndarray | None = None,
+    general: Literal["vader", "lexicon"] = "lexicon",
 ) -> PolarityModel:
     """Fit on sentences of high (>= 4) and low (<= 2) rated reviews; 10% held out (seeded) for the report.
 
@@ -143,7 +180,8 @@ def fit_polarity(
     1e-3: 0.825; 1e-5: 0.834), not by the hand-labelled sentences.
 
     PolarityError when fewer than ``min_sentences`` of either class exist: the caller decides what to
-    use instead and says so. Nouns in ``exclude`` (aspect terms, product types) are no features: a clause
+    use instead and says so. ``vader`` (one compound score per text) saves scoring the texts again. Nouns
+    in ``exclude`` (aspect terms, product types) are no features: a clause
     about the fabric is not negative because fabric is often complained about.
     """
     from scipy.sparse import csr_matrix
@@ -165,7 +203,11 @@ def fit_polarity(
             counts[w] = counts.get(w, 0) + 1
     vocab = {w: i for i, w in enumerate(sorted(w for w, c in counts.items() if c >= min_count))}
     d = len(vocab)
-    vader = vader_compound([texts[k] for k in keep.tolist()])
+    if general == "lexicon":
+        vader = np.array([lexicon_score(ws) for ws in words])
+    else:
+        vader = (np.asarray(vader, dtype=np.float64)[keep] if vader is not None
+                 else vader_compound([texts[k] for k in keep.tolist()]))
     rows, cols, vals = [], [], []
     for r, ws in enumerate(words):
         for j in {vocab[w] for w in ws if w in vocab}:
@@ -191,10 +233,11 @@ def fit_polarity(
     weights = {names[j]: round(float(w[j]), 5) for j in range(d) if abs(w[j]) >= 1e-4}
     return PolarityModel(
         source=source,
+        general=general,
         skip_nouns=tuple(sorted(exclude)),
         bias=float(w[-1]),
         vader_weight=float(w[d]),
         weights=weights,
         report={"sentences": float(len(keep)), "held_out": float(held.sum()), "auc": _auc(z_held, y_held),
-                "balanced_agreement": balanced, "vader_balanced_agreement": vader_bal},
+                "balanced_agreement": balanced, "general_balanced_agreement": vader_bal},
     )

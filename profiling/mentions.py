@@ -123,12 +123,13 @@ class Mentions:
 
 def find_mentions(tagged: TaggedText, lex: AspectLexicon, polarity: PolarityModel, *,
                   use_cues: bool = True, sentence_polarity: np.ndarray | None = None,
-                  weak: float = WEAK_CLAUSE) -> Mentions:
+                  weak: float = WEAK_CLAUSE, sentence_vader: np.ndarray | None = None) -> Mentions:
     """Every aspect mention of every sentence of ``tagged``, in sentence order.
 
     With ``sentence_polarity`` (one score per sentence), a clause that says nothing for or against on its
     own (|score| < ``weak``: "the detail, the weight" in "I love the detail, the weight, the fringe")
     takes its sentence's score: the judgement of a list is often said once for all its items.
+    ``sentence_vader`` (VADER per sentence) is reused for clauses that are their whole sentence.
     """
     forms_v, tags_v, lemmas_v = tagged.forms, tagged.tags, tagged.lemmas
     skipped = polarity.skipped
@@ -139,6 +140,7 @@ def find_mentions(tagged: TaggedText, lex: AspectLexicon, polarity: PolarityMode
     clause_text: list[str] = []
     clause_words: list[list[str]] = []
     clause_of: list[int] = []
+    whole: list[int] = []  # the sentence a clause is all of (its VADER score is known), else -1
     for k, (f_ids, t_ids, m_ids) in enumerate(tagged.iter_ids()):
         forms = [forms_v[f] for f in f_ids]
         tags = [tags_v[t] for t in t_ids]
@@ -150,6 +152,7 @@ def find_mentions(tagged: TaggedText, lex: AspectLexicon, polarity: PolarityMode
             if not found:
                 continue
             clause_of.extend([len(clause_text)] * len(found))
+            whole.append(k if sentence_vader is not None and a == 0 and b == len(forms) else -1)
             clause_text.append(" ".join(forms[a:b]))
             clause_words.append(marked_words(forms, lemmas, a, b, tags, skipped))
             for aspect, source, i in found:
@@ -158,7 +161,14 @@ def find_mentions(tagged: TaggedText, lex: AspectLexicon, polarity: PolarityMode
                 asp.append(aspect)
                 src.append(source)
                 words.append(forms[i])
-    vader = vader_compound(clause_text) if clause_text else np.zeros(0)
+    vader = np.zeros(len(clause_text))
+    parts = [c for c, k in enumerate(whole) if k < 0] if polarity.needs_vader else []
+    if parts:
+        vader[parts] = vader_compound([clause_text[c] for c in parts])
+    if sentence_vader is not None and polarity.needs_vader:
+        known = [(c, k) for c, k in enumerate(whole) if k >= 0]
+        if known:
+            vader[[c for c, _k in known]] = np.asarray(sentence_vader)[[k for _c, k in known]]
     clause_pol = [polarity.score(w, t, float(v))
                   for w, t, v in zip(clause_words, clause_text, vader, strict=True)]
     pol = np.asarray([clause_pol[c] for c in clause_of], dtype=np.float32)

@@ -71,6 +71,8 @@ class ProfilingConfig(ProfileSettings):
         description="fit the calibration on the real clothing reviews, or on this corpus's ratings",
     )
     seed: int = Field(0, description="the run seed; also the aspect model's seed (aspects.seed follows it)")
+    tag_cache: bool = Field(True, description="keep the sentences' tags on disk by content hash, so a re-run "
+                            "with other aspect settings skips the tagger")
     fit_until: datetime | None = Field(
         None,
         description="fit the aspect model (and a corpus calibration) only on reviews strictly before "
@@ -302,7 +304,7 @@ def _tagged_stage(corpus: Corpus, table: SentenceTable, cfg: ProfilingConfig, en
     """The terms (or CAt) method: tag, fit on the ``fit`` rows, find mentions in every sentence."""
     from profiling.term_stage import run_term_stage
 
-    kwargs = dict(config=cfg.terms, encoder=encoder, fit=fit, seed=cfg.seed,
+    kwargs = dict(config=cfg.terms, encoder=encoder, fit=fit, seed=cfg.seed, tag_cache=cfg.tag_cache,
                   source=f"corpus:{corpus_fingerprint(corpus)}",
                   polarity="vader" if cfg.sentiment == "vader" else "fitted", progress=progress, lap=lap)
     if cfg.aspects.method == "cat":

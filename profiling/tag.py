@@ -67,13 +67,16 @@ def load_model(store: Path) -> Any:  # TermAspectModel (imported lazily: the CLI
 
 def tag_sentences(texts: Sequence[str], model: Any) -> list[list[dict[str, Any]]]:
     """For each text, its aspects as ``{"id", "name", "polarity", "term"}`` dicts, first mention first."""
+    from profiling.clause_polarity import vader_compound
     from profiling.mentions import find_mentions
     from profiling.tagging import tag_texts
     from profiling.term_stage import sentence_polarity
 
     tagged = tag_texts(list(texts))
-    whole = sentence_polarity(tagged, list(texts), model.polarity)
-    mentions = find_mentions(tagged, model.lexicon(), model.polarity, sentence_polarity=whole)
+    vader = vader_compound(list(texts))
+    whole = sentence_polarity(tagged, list(texts), model.polarity, vader)
+    mentions = find_mentions(tagged, model.lexicon(), model.polarity, sentence_polarity=whole,
+                             sentence_vader=vader)
     out: list[list[dict[str, Any]]] = [[] for _ in texts]
     for s, a, pol, word in zip(mentions.sentence.tolist(), mentions.aspect.tolist(),
                                mentions.polarity.tolist(), mentions.word, strict=True):

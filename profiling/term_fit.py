@@ -91,6 +91,7 @@ def fit_term_aspects(
     config: TermConfig | None = None,
     source: str,
     seed: int = 0,
+    vader: np.ndarray | None = None,
 ) -> TermAspectModel:
     """The aspect model of these sentences (``ratings``: the star rating of each sentence's review)."""
     cfg = config or TermConfig()
@@ -172,7 +173,7 @@ def fit_term_aspects(
                                    derived=tuple(f for f, x in derived.items() if x == a),
                                    mentions=c.mentions, stats=c.stats))
     try:
-        polarity = fit_polarity(tagged, texts, ratings, source=source, seed=seed,
+        polarity = fit_polarity(tagged, texts, ratings, source=source, seed=seed, vader=vader,
                                 exclude=set(terms) | set(derived) | product_types)
     except PolarityError:
         polarity = PolarityModel.vader_only()

@@ -36,9 +36,10 @@ class TermStage:
     aspects: list[Aspect]
 
 
-def sentence_polarity(tagged: TaggedText, texts: list[str], model: PolarityModel) -> np.ndarray:
-    """The polarity model applied to each whole sentence (float32)."""
-    vader = vader_compound(texts)
+def sentence_polarity(tagged: TaggedText, texts: list[str], model: PolarityModel,
+                      vader: np.ndarray | None = None) -> np.ndarray:
+    """The polarity model applied to each whole sentence (float32); ``vader``: their VADER scores if known."""
+    vader = vader_compound(texts) if vader is None else vader
     out = np.zeros(len(texts), dtype=np.float32)
     skipped = model.skipped
     for k in range(len(texts)):
@@ -82,6 +83,7 @@ def run_term_stage(
     polarity: str,
     progress: bool,
     lap: Callable[[str], None] | None = None,
+    tag_cache: bool = False,
 ) -> TermStage:
     """Tag, fit on the ``fit`` rows (a boolean mask; None = all), find mentions everywhere.
 
@@ -92,7 +94,7 @@ def run_term_stage(
         if lap is not None:
             lap(step)
 
-    tagged = tag_texts(table.texts, progress=progress)
+    tagged = tag_texts(table.texts, progress=progress, cache=tag_cache)
     mark("tag")
     texts = table.texts
     rows = np.arange(len(texts)) if fit is None else np.flatnonzero(fit)
@@ -104,9 +106,12 @@ def run_term_stage(
     model = fit_term_aspects(fit_tagged, fit_texts, ratings, categories=_categories(corpus),
                              titles=[i.title for i in corpus.items.values()], encoder=encoder, config=config,
                              source=source, seed=seed)
-    sentiments = sentence_polarity(tagged, texts, model.polarity)
+    # VADER's own scorer only when the model falls back to it: the fitted model reads its lexicon instead.
+    vader = vader_compound(texts) if model.polarity.needs_vader else None
+    sentiments = sentence_polarity(tagged, texts, model.polarity, vader)
     mark("sentiment")
-    mentions = find_mentions(tagged, model.lexicon(), model.polarity, sentence_polarity=sentiments)
+    mentions = find_mentions(tagged, model.lexicon(), model.polarity, sentence_polarity=sentiments,
+                             sentence_vader=vader)
     mark("aspects")
     return TermStage(model=model, mentions=mentions, sentiments=sentiments,
                      aspects=aspect_table_of(model, mentions, texts, fit=fit))
