@@ -86,7 +86,10 @@ def clause_aspects(forms: Sequence[str], tags: Sequence[str], lemmas: Sequence[s
     if use_cues:
         # A cue adds its aspect beside the clause's terms ("soft and comfortable": fabric and comfort).
         for i in range(start, end):
-            a = lex.cues.get(lemmas[i]) if tags[i].startswith("JJ") else None
+            # Only a predicate adjective cues its aspect: in "light rain" or "the big brands" it describes
+            # the noun after it, not the product.
+            attributive = i + 1 < end and tags[i + 1] in NOUN_TAGS
+            a = lex.cues.get(lemmas[i]) if tags[i].startswith("JJ") and not attributive else None
             if a is not None and a not in seen:
                 seen.add(a)
                 found.append((a, CUE, i))

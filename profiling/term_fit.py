@@ -48,11 +48,11 @@ class _Cluster:
 
 
 def _compound(use: TermUse, form: str, members: Sequence[str]) -> str:
-    """The noun compound a term mostly lives in ("water resistance", "battery life"), else its form.
+    """The phrase a term mostly lives in ("water resistance", "moisturizing effect"), else its form.
 
     Not with another term of the same aspect ("price tag" is the price): that word is the aspect too.
     """
-    for side, counter in (("before", use.before), ("after", use.after)):
+    for side, counter in (("before", use.before), ("before", use.modifier), ("after", use.after)):
         if counter:
             other, c = counter.most_common(1)[0]
             if c >= _COMPOUND_SHARE * use.n and other.isalpha() and other not in members:

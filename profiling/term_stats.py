@@ -75,6 +75,8 @@ class TermUse:
     modified: int = 0
     forms: Counter[str] = field(default_factory=Counter)
     before: Counter[str] = field(default_factory=Counter)  # noun lemma right before it ("water" resistance)
+    # a descriptive adjective or participle right before it ("moisturizing" effect), opinion words excluded
+    modifier: Counter[str] = field(default_factory=Counter)
     after: Counter[str] = field(default_factory=Counter)  # noun lemma right after it (battery "life")
 
     def rate(self, what: str) -> float:
@@ -98,6 +100,7 @@ def count_terms(tagged: TaggedText) -> NounStats:
     pred_tag = [t in _PREDICATE_TAGS for t in tags]
     bare_tag = [t in _BEFORE_BARE for t in tags]
     derivable = [t in _DERIVABLE_TAGS for t in tags]
+    describes = [t in ("JJ", "VBG", "VBN") for t in tags]
     adj_tag = [t == "JJ" for t in tags]
     lex = valence()
     opinion_form = [abs(lex.get(f, 0.0)) >= 0.5 for f in forms]
@@ -120,6 +123,8 @@ def count_terms(tagged: TaggedText) -> NounStats:
         use.forms[form] += 1
         if s and noun_tag[t_ids[s - 1]]:
             use.before[lemmas[m_ids[s - 1]]] += 1
+        elif s and describes[t_ids[s - 1]] and not opinion_form[f_ids[s - 1]]:
+            use.modifier[forms[f_ids[s - 1]]] += 1
         if e + 1 < n and noun_tag[t_ids[e + 1]]:
             use.after[lemmas[m_ids[e + 1]]] += 1
         if s:
