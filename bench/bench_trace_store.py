@@ -5,7 +5,7 @@ Run from the repository root:
         [--prototype] [--profile]
 
 Events come from real dialogs: ``--dialogs`` sample-world seeds played by the engine's executor on the
-scripted backend into a MemorySink. They are then replayed into ``TraceStore`` (engine.trace_store:
+scripted backend into a MemorySink. They are then replayed into ``TraceStore`` (engine.store.trace_store:
 the writer task, batched transactions, WAL, synchronous=NORMAL) again and again, each copy under new
 dialog ids, for at least ``--seconds``; the figure is rows committed per second of wall time, the
 producer (copying events with their new ids, in the same event loop, as the executor emits them)
@@ -38,9 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.scripted import ScriptedClient
 from agents.validators import default_validators
-from engine.events import MemorySink, TraceEvent
-from engine.store_schema import MIGRATIONS, Row, event_rows
-from engine.trace_store import TraceStore
+from engine.core.events import MemorySink, TraceEvent
+from engine.store.schema import MIGRATIONS, Row, event_rows
+from engine.store.trace_store import TraceStore
 from profiling.errors import ConvRecError
 
 

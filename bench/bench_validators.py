@@ -37,7 +37,7 @@ from agents.scripted import ScriptedClient
 from agents.system_agent import SystemAgent
 from agents.user_agent import UserAgent
 from agents.validators import default_validators, run_validators
-from engine.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
+from engine.core.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
 from profiling.errors import ConvRecError
 from profiling.sample_world import load_sample_world
 from tests.fault_clients import EXPECTED, FAULTS, Fault, FaultyClient, play_plan, validation_inputs

@@ -34,12 +34,12 @@ from agents.directive import parse_directive
 from agents.personas import load_persona
 from agents.scripted import realise
 from agents.validators import default_validators
-from engine.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
-from engine.executor import DialogResult
+from engine.core.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
+from engine.core.executor import DialogResult
+from engine.core.records import dialog_record
+from engine.core.scheduler import DialogScheduler
 from engine.gateway import EndpointLimits, EndpointRegistry
-from engine.records import dialog_record
-from engine.scheduler import DialogScheduler
-from engine.trace_store import RunInfo, SeedRow, TraceStore
+from engine.store.trace_store import RunInfo, SeedRow, TraceStore
 from profiling.corpus import Corpus
 from profiling.errors import ConvRecError
 from profiling.pipeline import ProfilingConfig

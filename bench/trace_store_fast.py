@@ -1,6 +1,6 @@
 """A prototype for the lead: TraceStore with each batch's transaction run in ONE worker-thread hop.
 
-engine.trace_store.TraceStore._transaction awaits aiosqlite once per run of equal statements (BEGIN,
+engine.store.trace_store.TraceStore._transaction awaits aiosqlite once per run of equal statements (BEGIN,
 each executemany or execute, COMMIT). Realistic events alternate statements (turn, model call, turn,
 nine verdicts, attempt ended, ...), about 2.1 rows per run, so a 5,000-row batch costs ~2,400 thread
 hops, each a queue put, a thread wake-up, a future resolved through the loop's self-pipe, and a GIL
@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.store_schema import Row
-from engine.trace_store import TraceStore
+from engine.store.schema import Row
+from engine.store.trace_store import TraceStore
 
 __all__ = ["FastTraceStore", "write_batch"]
 

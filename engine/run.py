@@ -32,8 +32,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from engine.logs import close_logging, configure_logging
-from engine.run_config import GENERATION_KEYS, apply_config_file, generation_settings
+from engine.config.config_file import GENERATION_KEYS, apply_config_file, generation_settings
+from engine.core.logs import close_logging, configure_logging
 from profiling.datasets import add_data_arguments, load_corpus
 from profiling.errors import ConvRecError
 
@@ -187,7 +187,7 @@ def _new_run_id() -> str:
 
 async def _play(args: argparse.Namespace, console: Console) -> int:
     if args.executor == "ray" or args.embed_on == "ray":
-        from engine.ray_runner import ray_session
+        from engine.cluster.runner import ray_session
 
         with ray_session(args.address):  # joined once for the embedding step and the dialogs
             return await _play_run(args, console)
@@ -198,11 +198,11 @@ async def _play_run(args: argparse.Namespace, console: Console) -> int:
     from agents.backends import make_client
     from agents.personas import load_persona
     from agents.validators import default_validators
-    from engine.dialog_inputs import prepare_dialog_set
+    from engine.core.dialog_inputs import prepare_dialog_set
+    from engine.core.records import dialog_record
+    from engine.core.scheduler import DialogScheduler, counted_signals
     from engine.gateway import EndpointRegistry
-    from engine.records import dialog_record
-    from engine.scheduler import DialogScheduler, counted_signals
-    from engine.trace_store import RunInfo, SeedRow, TraceStore
+    from engine.store.trace_store import RunInfo, SeedRow, TraceStore
     from profiling.pipeline import ProfilingConfig
 
     progress = not args.quiet
@@ -337,9 +337,9 @@ async def _play_run(args: argparse.Namespace, console: Console) -> int:
 
 async def _play_on_ray(args: argparse.Namespace, store, prepared, corpus, todo, already_done: int,  # type: ignore[no-untyped-def]
                        run_id: str, backend: str, console: Console, progress: bool):
-    """Plays ``todo`` on a Ray cluster (engine.ray_runner); the runner, for its figures."""
-    from engine.ray_runner import RayRunner, ray_session
-    from engine.ray_shard import ShardSettings, SharedRunState
+    """Plays ``todo`` on a Ray cluster (engine.cluster.runner); the runner, for its figures."""
+    from engine.cluster.runner import RayRunner, ray_session
+    from engine.cluster.shard import ShardSettings, SharedRunState
 
     urls = _base_urls(args)
     config = backend_config(args)
@@ -437,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = apply_config_file(build_parser(), argv)
         if args.replay or args.replay_dialog:
-            from engine.replay import replay_main
+            from engine.replay.command import replay_main
 
             if args.executor == "ray":
                 raise ConvRecError("replay runs on one machine (it is for debugging a few dialogs); a run "
@@ -446,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
             return anyio.run(replay_main, args, console)
         return anyio.run(_play, args, console)
     except BaseExceptionGroup as group:
-        from engine.trace_store import single_error
+        from engine.store.trace_store import single_error
 
         one = single_error(group)
         if not isinstance(one, ConvRecError | ValidationError | KeyboardInterrupt):

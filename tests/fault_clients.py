@@ -16,7 +16,7 @@ Each fault names the validator that must catch it (:data:`EXPECTED`). The faults
 careless model would write them, not as the validators' patterns: they are plain sentences.
 
 Also here: :func:`play_plan`, a minimal one-attempt player for validator-level tests (the real
-node loop with retries is engine.executor's).
+node loop with retries is engine.core.executor's).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The cluster-wide endpoint limits (engine.cluster_limits), without Ray: the limiter the Ray executor
+"""The cluster-wide endpoint limits (engine.cluster.limits), without Ray: the limiter the Ray executor
 runs in an actor and the quota gates of two shards, driven through real gateways."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from autogen_core.models import LLMMessage, UserMessage
 
 from agents.backends import FakeChatClient
 from agents.errors import RateLimited
-from engine.cluster_limits import ClusterLimits, QuotaGate
+from engine.cluster.limits import ClusterLimits, QuotaGate
 from engine.gateway import EndpointLimits, EndpointRegistry, ManagedClient
 
 MSG = [UserMessage(content="hello there", source="user")]

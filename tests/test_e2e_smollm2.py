@@ -19,8 +19,8 @@ from agents.backends import BackendConfig, ModelInfoConfig, RecordingClient, mak
 from agents.system_agent import SystemAgent
 from agents.user_agent import UserAgent
 from agents.validators import default_validators
-from engine.events import LLMCallRecorded, MemorySink, TickClock
-from engine.executor import DialogExecutor, DialogResult
+from engine.core.events import LLMCallRecorded, MemorySink, TickClock
+from engine.core.executor import DialogExecutor, DialogResult
 from tests.planner_strategies import rich_context
 from tests.test_executor import CATALOG, PLANNER, check_stream
 

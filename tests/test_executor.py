@@ -18,7 +18,7 @@ from agents.directive import parse_directive
 from agents.errors import LLMTimeout
 from agents.system_agent import SystemAgent
 from agents.user_agent import UserAgent
-from engine.events import (
+from engine.core.events import (
     DialogEnded,
     DialogStarted,
     LLMCallRecorded,
@@ -33,7 +33,7 @@ from engine.events import (
     VerdictRecorded,
     parse_event,
 )
-from engine.executor import DialogExecutor, DialogResult
+from engine.core.executor import DialogExecutor, DialogResult
 from planners import SamplingPlanner
 from planners.context import PlanContext
 from planners.plan import DialogPlan

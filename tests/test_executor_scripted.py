@@ -14,9 +14,16 @@ import pytest
 
 from agents.scripted import ScriptedClient
 from agents.validators import default_validators
-from engine.dialog_inputs import PreparedDialogs, prepare_dialog_set, prepare_dialogs, seed_order
-from engine.events import DialogEnded, LLMCallRecorded, MemorySink, TickClock, TurnRecorded, VerdictRecorded
-from engine.executor import DialogResult
+from engine.core.dialog_inputs import PreparedDialogs, prepare_dialog_set, prepare_dialogs, seed_order
+from engine.core.events import (
+    DialogEnded,
+    LLMCallRecorded,
+    MemorySink,
+    TickClock,
+    TurnRecorded,
+    VerdictRecorded,
+)
+from engine.core.executor import DialogResult
 from profiling.sample_world import WorldConfig, load_sample_world
 
 # Stage 1 of the small world (and the encoder's one-off distillation) runs in the first test's setup.

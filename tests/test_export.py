@@ -19,10 +19,11 @@ import pyarrow.parquet as pq
 import pytest
 
 import agents.backends
-from engine.export import export_run, main
-from engine.export_layout import record_from_parquet, record_from_release
+from engine.export import main
+from engine.outputs import export_run
+from engine.outputs.layout import record_from_parquet, record_from_release
 from engine.run import main as run_main
-from engine.run_data import read_run
+from engine.store.reader import read_run
 from tests.fault_clients import FaultyClient
 
 WORLD = [

@@ -17,7 +17,7 @@ from agents.scripted import ScriptedClient
 from agents.system_agent import SystemAgent
 from agents.user_agent import UserAgent
 from agents.validators import default_validators
-from engine.events import (
+from engine.core.events import (
     DialogEnded,
     MemorySink,
     NodeAttemptEnded,
@@ -28,7 +28,7 @@ from engine.events import (
     TurnsSuperseded,
     VerdictRecorded,
 )
-from engine.executor import DialogExecutor, DialogResult
+from engine.core.executor import DialogExecutor, DialogResult
 from planners import SamplingPlanner
 from planners.context import PlanContext
 from planners.plan import DialogPlan

@@ -376,7 +376,7 @@ async def test_the_managed_client_is_its_backend_for_everything_else() -> None:
 @pytest.fixture(scope="module")
 def prepared_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     # test_executor_scripted's small world and the session's cache: its profiles are computed once.
-    from engine.dialog_inputs import prepare_dialog_set
+    from engine.core.dialog_inputs import prepare_dialog_set
     from profiling.sample_world import WorldConfig, load_sample_world
 
     mp = pytest.MonkeyPatch()
@@ -390,7 +390,7 @@ def prepared_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.mark.timeout(900)
 async def test_a_dialog_through_the_gateway_is_traced_as_a_direct_one(prepared_world: Any) -> None:
     from agents.validators import default_validators
-    from engine.events import LLMCallRecorded, MemorySink, TickClock
+    from engine.core.events import LLMCallRecorded, MemorySink, TickClock
 
     d = prepared_world.inputs[0]
 

@@ -38,9 +38,9 @@ from agents.directive import DIRECTIVE_START, parse_directive
 from agents.scripted import realise
 from agents.validators import default_validators
 from agents.validators.signals import role_slips
-from engine.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
-from engine.events import MemorySink, TickClock
-from engine.executor import DialogResult
+from engine.core.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
+from engine.core.events import MemorySink, TickClock
+from engine.core.executor import DialogResult
 from profiling.corpus import Corpus, CorpusBuilder
 from profiling.sample_world import WorldConfig, load_sample_world
 from tests.test_validators_rules import CTX, attempt_input, failed, plan_through

@@ -21,10 +21,10 @@ from agents.backends import FakeChatClient
 from agents.errors import BadOutput
 from agents.scripted import ScriptedClient
 from agents.validators import default_validators
-from engine.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
-from engine.events import LLMCallRecorded, MemorySink, TickClock
-from engine.executor import DialogResult
-from engine.replay_client import ReplayClient, ReplayDivergence, recording_from_events
+from engine.core.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
+from engine.core.events import LLMCallRecorded, MemorySink, TickClock
+from engine.core.executor import DialogResult
+from engine.replay.client import ReplayClient, ReplayDivergence, recording_from_events
 from profiling.sample_world import WorldConfig, load_sample_world
 
 pytestmark = pytest.mark.timeout(900)  # the first dialog test computes stage 1 (about a minute)

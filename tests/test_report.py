@@ -20,10 +20,11 @@ import orjson
 import pytest
 
 from agents.backends.tokens import HeuristicCounter
-from engine.quality import distinct_n, failure_template, groundedness_metrics, prefix_share
-from engine.report import main, metrics_path, write_report
-from engine.report_html import SECTIONS
-from engine.run_data import read_run
+from engine.outputs import metrics_path, write_report
+from engine.outputs.quality import distinct_n, failure_template, groundedness_metrics, prefix_share
+from engine.outputs.report_html import SECTIONS
+from engine.report import main
+from engine.store.reader import read_run
 from tests.test_export import make_run
 
 pytestmark = pytest.mark.timeout(900)

@@ -10,8 +10,8 @@ import pytest
 
 from agents.scripted import ScriptedClient
 from agents.validators import default_validators
-from engine.dialog_inputs import PreparedDialogs, prepare_dialog_set
-from engine.events import (
+from engine.core.dialog_inputs import PreparedDialogs, prepare_dialog_set
+from engine.core.events import (
     LLMCallRecorded,
     MemorySink,
     NodeAttemptEnded,
@@ -21,8 +21,8 @@ from engine.events import (
     TurnsSuperseded,
     VerdictRecorded,
 )
-from engine.store_schema import MIGRATIONS, SCHEMA_VERSION
-from engine.trace_store import (
+from engine.store.schema import MIGRATIONS, SCHEMA_VERSION
+from engine.store.trace_store import (
     RunInfo,
     SeedRow,
     TraceStore,

@@ -4,11 +4,11 @@ Design (the why is in README "Scaling out on Ray"):
 
 - The driver does what it does on one machine up to the dialogs: profiles (or loads the cache), plans,
   records the run in the store. Profiles, catalog and corpus go into Ray's object store once
-  (:class:`engine.ray_shard.SharedRunState`), each shard's planned dialogs apart.
+  (:class:`engine.cluster.shard.SharedRunState`), each shard's planned dialogs apart.
 - The dialogs still to do are dealt round-robin into ``actors`` shards, one
-  :class:`engine.ray_shard.ShardWorker` each, which hosts our scheduler with its own dialog limiter.
+  :class:`engine.cluster.shard.ShardWorker` each, which hosts our scheduler with its own dialog limiter.
   Round-robin over the hash-spread seed order gives shards of equal size and mix.
-- Model calls spend quotas of one limiter actor (:class:`engine.cluster_limits.ClusterLimits`: slots
+- Model calls spend quotas of one limiter actor (:class:`engine.cluster.limits.ClusterLimits`: slots
   and blocks of the rate buckets, not a round trip per call), so ``--llm-concurrency``, ``--rpm`` and
   ``--tpm`` hold for the whole cluster, not per actor. With several ``--base-url`` values, shard ``i``
   calls endpoint ``i mod n``.
@@ -35,10 +35,10 @@ import structlog
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from engine.dialog_inputs import DialogInput
+from engine.cluster.shard import ShardBatch, ShardSettings, SharedRunState, holder_name
+from engine.core.dialog_inputs import DialogInput
+from engine.core.scheduler import LiveCounts, counted_signals
 from engine.gateway import EndpointStats
-from engine.ray_shard import ShardBatch, ShardSettings, SharedRunState, holder_name
-from engine.scheduler import LiveCounts, counted_signals
 from profiling.errors import ConvRecError
 
 __all__ = ["RayRunError", "RayRunOutcome", "RayRunner", "ray_session", "shard_keys"]
@@ -158,8 +158,8 @@ class RayRunner:
 
     # -- actors ------------------------------------------------------------------------------------
     def _start(self, shards: list[list[str]]) -> None:
-        from engine.cluster_limits import ClusterLimits
-        from engine.ray_shard import ShardWorker
+        from engine.cluster.limits import ClusterLimits
+        from engine.cluster.shard import ShardWorker
 
         ray = self.ray
         run = self.settings.run_id

@@ -24,9 +24,9 @@ import structlog
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from engine.dialog_inputs import DialogInput
-from engine.events import LLMCallRecorded, RolledBack, TraceEvent, TraceSink, TurnRecorded
-from engine.executor import DialogExecutor, DialogResult
+from engine.core.dialog_inputs import DialogInput
+from engine.core.events import LLMCallRecorded, RolledBack, TraceEvent, TraceSink, TurnRecorded
+from engine.core.executor import DialogExecutor, DialogResult
 
 __all__ = ["DialogScheduler", "LiveCounts", "SchedulerOutcome", "counted_signals"]
 

@@ -12,7 +12,7 @@ reasons. A model call that fails for good (an :class:`~agents.errors.LLMError` a
 retries) ends it ``failed_backend``.
 
 Every turn, verdict, attempt, rollback and model call is emitted as a trace event
-(:mod:`engine.events`). Model calls are attributed through a context variable that the executor sets
+(:mod:`engine.core.events`). Model calls are attributed through a context variable that the executor sets
 around each agent and validator call; a usage listener on each :class:`RecordingClient` reads it, so
 one client can serve many concurrent dialogs. Decisions use no clock and no random numbers.
 """
@@ -34,7 +34,7 @@ from agents.backends.usage import CallUsage
 from agents.catalog import Catalog
 from agents.dialog import DialogAgent, NodeRequest, Turn, ValidationInput, Validator, Verdict
 from agents.errors import LLMError
-from engine.events import (
+from engine.core.events import (
     Clock,
     DialogEnded,
     DialogStarted,

@@ -10,7 +10,7 @@ interaction also carries ``<d>_id``, ``date`` and ``rating``; negatives are
 ``node_index``, ``attempt``, ``recommended_item``, ``is_acceptance``); the dialog carries
 ``accepted`` and our fields (plan, verdicts, counts, personas, backend, run).
 
-Every layout is lossless for the dataset line (:func:`engine.records.dialog_record`): the
+Every layout is lossless for the dataset line (:func:`engine.core.records.dialog_record`): the
 ``record_from_*`` functions give it back key for key, which is what the round-trip tests check.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from engine.run_data import DialogData, RunData
+from engine.store.reader import DialogData, RunData
 from profiling.errors import ConvRecError
 
 __all__ = [

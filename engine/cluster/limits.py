@@ -4,7 +4,7 @@ On one machine each endpoint's limiter and buckets live in the run's :class:`eng
 On a cluster every shard actor has its own gateway, so a per-process limit of 8 calls would let 100
 actors send 800. :class:`ClusterLimits` holds the one budget per endpoint key: concurrency slots, the
 requests- and tokens-per-minute buckets and the 429 pause. It runs inside one Ray actor
-(:mod:`engine.ray_runner`); each shard's gateway reaches it through a :class:`QuotaGate`.
+(:mod:`engine.cluster.runner`); each shard's gateway reaches it through a :class:`QuotaGate`.
 
 A round trip to that actor per model call was measured to cost more than the call's own work (the
 Ray path ran 1.67x the local one's time with it, 1.17x without; BENCHMARKS.md "Ray executor"), so

@@ -12,8 +12,8 @@ from typing import IO, Any
 
 import orjson
 
-from engine.events import TraceEvent
-from engine.executor import DialogResult
+from engine.core.events import TraceEvent
+from engine.core.executor import DialogResult
 from planners.context import PlanContext
 from profiling.corpus import Corpus, Interaction
 

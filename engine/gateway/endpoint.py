@@ -74,7 +74,7 @@ BeforeCall = Callable[[], Awaitable[None]]
 
 
 class ClusterGate(Protocol):
-    """Limits shared by every process of a cluster run (see :mod:`engine.cluster_limits`).
+    """Limits shared by every process of a cluster run (see :mod:`engine.cluster.limits`).
 
     ``acquire`` waits for a concurrency slot, a request and ``estimate`` tokens of the endpoint ``key``
     (and out any 429 pause), and returns a lease; ``release`` gives the slot back with the token
@@ -207,7 +207,7 @@ class Endpoint:
     def __init__(self, key: str, limits: EndpointLimits, *, seed: int = 0, clock: Clock = time.monotonic,
                  sleep: Sleep = anyio.sleep, gate: ClusterGate | None = None) -> None:
         self.key = key
-        self.gate = gate  # cluster-wide limits on top of this process's (engine.cluster_limits)
+        self.gate = gate  # cluster-wide limits on top of this process's (engine.cluster.limits)
         self.limits = limits
         self.seed = seed
         self.clock = clock

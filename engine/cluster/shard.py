@@ -1,8 +1,8 @@
-"""One shard of a cluster run: the dialog scheduler inside an async Ray actor (see :mod:`engine.ray_runner`).
+"""One shard of a cluster run: the dialog scheduler inside an async Ray actor (:mod:`engine.cluster.runner`).
 
-The worker plays the dialogs it is given with its own :class:`engine.scheduler.DialogScheduler` (its
+The worker plays the dialogs it is given with its own :class:`engine.core.scheduler.DialogScheduler` (its
 own live-dialog limiter) and its own gateway, whose endpoints also take a lease from the run's
-cluster-wide limiter (:class:`engine.cluster_limits.RayGate`) for every model call. It does not touch
+cluster-wide limiter (:class:`engine.cluster.limits.RayGate`) for every model call. It does not touch
 the store: each trace event becomes its store rows here (the CPU of row building is spread over the
 shards) and waits in a buffer, followed by the dialog's dataset line when the dialog ends, in the order
 they happened. The driver takes the buffer with :meth:`ShardWorker.poll` and writes it to the one run
@@ -26,11 +26,11 @@ import orjson
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from engine.dialog_inputs import DialogInput, PreparedDialogs
-from engine.events import TraceEvent
-from engine.executor import DialogResult
-from engine.scheduler import LiveCounts
-from engine.store_schema import Row, event_rows
+from engine.core.dialog_inputs import DialogInput, PreparedDialogs
+from engine.core.events import TraceEvent
+from engine.core.executor import DialogResult
+from engine.core.scheduler import LiveCounts
+from engine.store.schema import Row, event_rows
 from profiling.corpus import Corpus
 
 __all__ = ["ShardBatch", "ShardSettings", "ShardWorker", "SharedRunState", "finish_row", "holder_name"]
@@ -87,7 +87,7 @@ def holder_name(shard: int, incarnation: int) -> str:
 
 
 def finish_row(run_id: str, dialog_id: str, record: dict[str, Any]) -> Row:
-    """The statement that stores a dialog's dataset line (the one engine.trace_store queues)."""
+    """The statement that stores a dialog's dataset line (the one engine.store.trace_store queues)."""
     return ("UPDATE dialogs SET record_json=? WHERE run_id=? AND dialog_id=?",
             (orjson.dumps(record).decode(), run_id, dialog_id))
 
@@ -137,10 +137,10 @@ class ShardWorker:
         self.holder = holder_name(self.shard, incarnation)
         from agents.backends import BackendConfig, make_client
         from agents.validators import default_validators
-        from engine.cluster_limits import QuotaGate
+        from engine.cluster.limits import QuotaGate
+        from engine.core.records import dialog_record
+        from engine.core.scheduler import DialogScheduler
         from engine.gateway import EndpointLimits, EndpointRegistry
-        from engine.records import dialog_record
-        from engine.scheduler import DialogScheduler
 
         cfg = self._settings
         unknown = [k for k in keys if k not in self._inputs]

@@ -9,7 +9,7 @@ that one writer task drains in batched transactions; the queue is bounded softly
 A failed write (a full disk, a read-only file) stops the writer and every later ``emit``, ``flush`` or
 ``backpressure`` raises :class:`TraceStoreError` naming the database and the reason.
 
-Schema and event-to-row mapping: :mod:`engine.store_schema`.
+Schema and event-to-row mapping: :mod:`engine.store.schema`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import anyio
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from engine.events import TraceEvent
-from engine.store_schema import MIGRATIONS, PER_DIALOG_TABLES, SCHEMA_VERSION, Row, event_rows
+from engine.core.events import TraceEvent
+from engine.store.schema import MIGRATIONS, PER_DIALOG_TABLES, SCHEMA_VERSION, Row, event_rows
 from profiling.errors import ConvRecError
 
 __all__ = ["RunInfo", "RunStatus", "SeedRow", "TraceStore", "TraceStoreError", "check_integrity",

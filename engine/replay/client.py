@@ -44,8 +44,8 @@ from agents.backends.config import BackendConfig
 from agents.backends.tokens import HeuristicCounter, count_messages
 from agents.backends.usage import CallUsage
 from agents.backends.wire import check_json_output
-from engine import executor as _executor
-from engine.events import LLMCallRecorded
+from engine.core import executor as _executor
+from engine.core.events import LLMCallRecorded
 from profiling.errors import ConvRecError
 
 __all__ = [
@@ -84,7 +84,7 @@ class CallPosition:
 
 def current_call_position() -> CallPosition | None:
     """The executor's scope of the call in progress (None outside a dialog, e.g. a planner's call)."""
-    # engine.executor keeps its scope private; the lead is asked to export an accessor like this one.
+    # engine.core.executor keeps its scope private; the lead is asked to export an accessor like this one.
     scope = _executor._SCOPE.get()
     if scope is None:
         return None

@@ -37,7 +37,7 @@ from agents.validators.signals import (
     mentioned_aspects,
     stance,
 )
-from engine.run_data import DialogData, RunData
+from engine.store.reader import DialogData, RunData
 from planners.plan import CommunityFact, NodeBinding, UserAspectFact
 
 __all__ = [

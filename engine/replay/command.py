@@ -2,7 +2,7 @@
 
 ``python -m engine.run --replay [--run-id ID] [--replay-dialog DIALOG_ID]`` rebuilds the run's dialogs
 from its stored settings (same data, seeds and plans) and answers every model call from the trace store,
-matched by request hash (:mod:`engine.replay_client`): when nothing changed it makes zero model calls
+matched by request hash (:mod:`engine.replay.client`): when nothing changed it makes zero model calls
 and every dialog comes out identical to its dataset line. Strict mode stops at the first call whose
 request was never recorded and names the dialog, node and call; lenient mode warns and answers the rest
 of that dialog live. With ``--replay-from-node N`` and another ``--user-persona`` / ``--system-persona``,
@@ -22,7 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 from agents.dialog import AgentReply, DialogAgent, NodeRequest
-from engine.events import (
+from engine.config.config_file import GENERATION_KEYS
+from engine.core.events import (
     MemorySink,
     NodeAttemptEnded,
     NodeAttemptStarted,
@@ -32,7 +33,6 @@ from engine.events import (
     TurnsSuperseded,
     VerdictRecorded,
 )
-from engine.run_config import GENERATION_KEYS
 from profiling.errors import ConvRecError
 
 __all__ = ["PersonaSwitch", "render_dialog", "replay_main"]
@@ -60,12 +60,12 @@ async def replay_main(args: argparse.Namespace, console: Console) -> int:
     """The ``--replay`` command; exit code 0 when every replayed dialog equals its record, 1 otherwise."""
     from agents.backends import make_client
     from agents.validators import default_validators
-    from engine.dialog_inputs import prepare_dialog_set
-    from engine.executor import DialogExecutor
-    from engine.records import dialog_record
-    from engine.replay_client import ReplayClient
+    from engine.core.dialog_inputs import prepare_dialog_set
+    from engine.core.executor import DialogExecutor
+    from engine.core.records import dialog_record
+    from engine.replay.client import ReplayClient
     from engine.run import backend_config, embed_directive
-    from engine.trace_store import TraceStore
+    from engine.store.trace_store import TraceStore
     from profiling.datasets import load_corpus
     from profiling.pipeline import ProfilingConfig
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from engine.events import (
+from engine.core.events import (
     DialogEnded,
     DialogStarted,
     LLMCallRecorded,

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from engine.report_svg import bar_chart, histogram, line_chart
-from engine.run_data import DialogData, RunData
+from engine.outputs.report_svg import bar_chart, histogram, line_chart
+from engine.store.reader import DialogData, RunData
 
 __all__ = ["SECTIONS", "render_report"]
 
@@ -202,7 +202,7 @@ def render_report(
     *,
     examples: int = 3,
 ) -> str:
-    """The whole report page for ``run`` from its metrics (see :func:`engine.quality.run_quality`)."""
+    """The whole report page for ``run`` from its metrics (see :func:`engine.outputs.quality.run_quality`)."""
     m = metrics["run"]
     fid, gr, div, cost = m["fidelity"], m["groundedness"], m["diversity"], m["cost"]
     pc = cost["prefix_cache"]

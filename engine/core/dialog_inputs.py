@@ -21,8 +21,8 @@ from agents.catalog import Catalog
 from agents.dialog import Validator
 from agents.system_agent import SystemAgent
 from agents.user_agent import UserAgent
-from engine.events import Clock, TraceSink, system_clock
-from engine.executor import DialogExecutor
+from engine.core.events import Clock, TraceSink, system_clock
+from engine.core.executor import DialogExecutor
 from planners.context import PlanContext
 from planners.errors import PlanError
 from planners.plan import DialogPlan
