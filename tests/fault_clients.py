@@ -21,15 +21,13 @@ node loop with retries is engine.core.executor's).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
-from autogen_core import CancellationToken
-from autogen_core.models import CreateResult, LLMMessage
-from autogen_core.tools import Tool, ToolSchema
-from pydantic import BaseModel
+from autogen_core.models import CreateResult
 
 from agents.backends import RecordingClient, UsageListener
+from agents.backends.base import ChatRequest
 from agents.backends.tokens import message_text
 from agents.catalog import Catalog
 from agents.dialog import DialogAgent, NodeRequest, Turn, ValidationInput
@@ -89,20 +87,9 @@ class FaultyClient(RecordingClient):
         kinds = self.nodes or kinds
         return d.role == role and d.node in kinds and (self.attempts is None or d.attempt in self.attempts)
 
-    async def create(
-        self,
-        messages: Sequence[LLMMessage],
-        *,
-        tools: Sequence[Tool | ToolSchema] = (),
-        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
-        json_output: bool | type[BaseModel] | None = None,
-        extra_create_args: Mapping[str, Any] = {},
-        cancellation_token: CancellationToken | None = None,
-    ) -> CreateResult:
-        result = await self.inner.create(messages, tools=tools, tool_choice=tool_choice,
-                                         json_output=json_output, extra_create_args=extra_create_args,
-                                         cancellation_token=cancellation_token)
-        d = parse_directive(message_text(messages[-1]))
+    async def _create(self, request: ChatRequest) -> CreateResult:
+        result = await request.send(self.inner)
+        d = parse_directive(message_text(request.messages[-1]))
         if not self._applies(d) or not isinstance(result.content, str):
             return result
         self.corrupted.append((d.node, d.node_index, d.attempt))

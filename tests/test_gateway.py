@@ -23,14 +23,13 @@ from agents.autogen_adapter import backend_label
 from agents.backends import BackendConfig, CallUsage, FakeChatClient, make_client
 from agents.errors import LLMRequestRejected, LLMServerError, LLMTimeout, RateLimited
 from agents.scripted import ScriptedClient
+from engine.core.attribution import CallStats, current_call_stats
 from engine.gateway import (
-    CallStats,
     Endpoint,
     EndpointLimits,
     EndpointRegistry,
     GatewayConfigError,
     ManagedClient,
-    current_call_stats,
     endpoint_key,
 )
 from tests.openai_server import Fault, OpenAITestServer

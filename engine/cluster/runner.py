@@ -33,12 +33,11 @@ from typing import Any
 import anyio
 import structlog
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from engine.cluster.shard import ShardBatch, ShardSettings, SharedRunState, holder_name
+from engine.core import LiveCounts, ProgressDisplay, watch_signals
 from engine.core.dialog_inputs import DialogInput
-from engine.core.scheduler import LiveCounts, counted_signals
-from engine.gateway import EndpointStats
+from engine.gateway import EndpointStats, endpoint_limits
 from profiling.errors import ConvRecError
 
 __all__ = ["RayRunError", "RayRunOutcome", "RayRunner", "ray_session", "shard_keys"]
@@ -166,8 +165,8 @@ class RayRunner:
         n_shards = len(shards)
         # The limiter does no computing; it must not hold a CPU a shard could use.
         limiter_cls = ray.remote(num_cpus=0, max_restarts=0, max_concurrency=10_000)(ClusterLimits)
-        self._limiter = limiter_cls.options(name=f"convrec-{run}-limits").remote(self.settings.limits,
-                                                                                shards=n_shards)
+        limits = endpoint_limits(self.settings.settings)
+        self._limiter = limiter_cls.options(name=f"convrec-{run}-limits").remote(limits, shards=n_shards)
         # One CPU per shard (its event loop is CPU-bound), or a share when there are more shards than
         # CPUs: a shard asking for a CPU the cluster lacks would wait forever.
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
@@ -183,10 +182,8 @@ class RayRunner:
         self._state_ref = state_ref = ray.put(common)
         self._input_refs = [ray.put([by_key[k] for k in keys]) for keys in shards]
         for i in range(n_shards):
-            settings = self.settings.model_copy(update={"shards": n_shards})
-            if self.base_urls:
-                cfg = dict(settings.backend_config, base_url=self.base_urls[i % len(self.base_urls)])
-                settings = settings.model_copy(update={"backend_config": cfg})
+            base_url = self.base_urls[i % len(self.base_urls)] if self.base_urls else None
+            settings = self.settings.model_copy(update={"shards": n_shards, "base_url": base_url})
             self._workers[i] = worker_cls.options(name=f"convrec-{run}-shard-{i}").remote(
                 i, state_ref, self._input_refs[i], settings, self._limiter)
 
@@ -206,26 +203,21 @@ class RayRunner:
     async def run(self, dialogs: list[DialogInput], *, already_done: int = 0) -> RayRunOutcome:
         """Plays ``dialogs`` over the shards; returns when all ended (or a signal drained them)."""
         shards = shard_keys([d.key for d in dialogs], self.n_actors)
-        bar = Progress(TextColumn("[bold]dialogs"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=self.console,
-                       disable=not self.progress)
+        display = ProgressDisplay(self.console, enabled=self.progress, total=already_done + len(dialogs),
+                                  already_done=already_done, figures=lambda: (self.totals.done, self._line()))
         self._start(shards)
         try:
-            with bar:
-                task = bar.add_task("dialogs", total=already_done + len(dialogs), completed=already_done,
-                                    status="")
+            with display:
                 async with anyio.create_task_group() as outer:
                     if self.handle_signals:
-                        outer.start_soon(self._watch_signals)
-                    outer.start_soon(self._refresh, bar, task, already_done)
+                        outer.start_soon(watch_signals, self._on_signal)
+                    outer.start_soon(display.refresh)
                     outer.start_soon(self._watch_pauses)
                     async with anyio.create_task_group() as tg:
                         for i, keys in enumerate(shards):
                             tg.start_soon(self._shard, i, keys)
                     self._limiter_stats = await self._limiter.stats.remote()
                     outer.cancel_scope.cancel()
-                bar.update(task, completed=already_done + self.totals.done,
-                           status=self.totals.shards_line(len(shards), sum(self.restarts.values())))
         finally:
             self._stop()
         return RayRunOutcome(finished=self.totals.done, interrupted=self.draining,
@@ -314,32 +306,23 @@ class RayRunner:
             self._pauses = await self._limiter.pauses.remote()
             await anyio.sleep(POLL_INTERVAL_S)
 
-    async def _refresh(self, bar: Progress, task: Any, already_done: int) -> None:
-        while True:
-            bar.update(task, completed=already_done + self.totals.done,
-                       status=self.totals.shards_line(len(self._workers), sum(self.restarts.values())))
-            await anyio.sleep(0.25)
+    def _line(self) -> str:
+        return self.totals.shards_line(len(self._workers), sum(self.restarts.values()))
 
     def _drain_all(self) -> None:
         self.draining = True
         for worker in self._workers.values():
             worker.drain.remote()
 
-    async def _watch_signals(self) -> None:
-        with counted_signals() as seen:
-            handled = 0
-            while True:
-                await anyio.sleep(0.05)
-                while handled < len(seen):
-                    handled += 1
-                    if not self.draining:
-                        self.console.print("[yellow]signal: no new dialogs on any shard; waiting for the "
-                                           "running ones (again to cancel them)[/]")
-                        self._drain_all()
-                    else:
-                        self.console.print("[yellow]cancelling running dialogs on every shard[/]")
-                        for worker in self._workers.values():
-                            worker.cancel.remote()
+    def _on_signal(self, signum: int) -> None:
+        if not self.draining:
+            self.console.print("[yellow]signal: no new dialogs on any shard; waiting for the running ones "
+                               "(again to cancel them)[/]")
+            self._drain_all()
+        else:
+            self.console.print("[yellow]cancelling running dialogs on every shard[/]")
+            for worker in self._workers.values():
+                worker.cancel.remote()
 
     # -- figures -----------------------------------------------------------------------------------
     def endpoint_stats(self) -> list[EndpointStats]:

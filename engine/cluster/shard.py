@@ -26,10 +26,18 @@ import orjson
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from engine.core.dialog_inputs import DialogInput, PreparedDialogs
-from engine.core.events import TraceEvent
-from engine.core.executor import DialogResult
-from engine.core.scheduler import LiveCounts
+from engine.config import RunSettings
+from engine.core import (
+    DialogExecutor,
+    DialogInput,
+    DialogResult,
+    DialogScheduler,
+    DialogSetup,
+    LiveCounts,
+    PreparedDialogs,
+    TraceEvent,
+    TraceSink,
+)
 from engine.store.schema import Row, event_rows
 from profiling.corpus import Corpus
 
@@ -37,22 +45,15 @@ __all__ = ["ShardBatch", "ShardSettings", "ShardWorker", "SharedRunState", "fini
 
 
 class ShardSettings(BaseModel):
-    """What every shard plays with: the run's generation and scheduling settings."""
+    """What every shard plays with: the run's settings, and where this shard stands in the cluster."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     run_id: str
-    backend_config: dict[str, Any]  # agents.backends.BackendConfig as JSON
-    limits: dict[str, Any]  # engine.gateway.EndpointLimits as JSON (the cluster-wide set)
+    settings: RunSettings
     backend_label: str
-    user_persona: str
-    system_persona: str
-    max_attempts: int
-    embed_directive: bool
-    run_seed: int
-    concurrency: int
     shards: int = 1  # how many shards share the cluster limits (each starts with its share)
-    judge: bool = False
+    base_url: str | None = None  # this shard's endpoint (several --base-url roots: shard i calls i mod n)
     max_buffered_rows: int = 50_000
 
 
@@ -95,11 +96,11 @@ def finish_row(run_id: str, dialog_id: str, record: dict[str, Any]) -> Row:
 class _RowSink:
     """A TraceSink that turns each event into its store rows at once, into the worker's buffer."""
 
-    def __init__(self, worker: ShardWorker) -> None:
-        self._worker = worker
+    def __init__(self, rows: list[Row]) -> None:
+        self._rows = rows  # the worker's buffer, appended to in place
 
     def emit(self, event: TraceEvent) -> None:
-        self._worker._rows.extend(event_rows(event))
+        self._rows.extend(event_rows(event))
 
 
 class ShardWorker:
@@ -135,43 +136,39 @@ class ShardWorker:
         worker still had pending there cannot reach the new one.
         """
         self.holder = holder_name(self.shard, incarnation)
-        from agents.backends import BackendConfig, make_client
-        from agents.validators import default_validators
+        from agents.backends import make_client
         from engine.cluster.limits import QuotaGate
-        from engine.core.records import dialog_record
-        from engine.core.scheduler import DialogScheduler
-        from engine.gateway import EndpointLimits, EndpointRegistry
+        from engine.gateway import EndpointRegistry, endpoint_limits
 
         cfg = self._settings
         unknown = [k for k in keys if k not in self._inputs]
         if unknown:
             raise KeyError(f"shard {self.shard}: dialogs not in the run's plan: {unknown[:3]}")
         self._done = False
-        inner = make_client(BackendConfig(**cfg.backend_config))
-        local = EndpointLimits(**{**cfg.limits, "rpm": None, "tpm": None})
-        self._gate = QuotaGate(self._limiter, self.holder, limits=EndpointLimits(**cfg.limits),
-                               shards=cfg.shards)
-        registry = EndpointRegistry(seed=cfg.run_seed, gate=self._gate)
+        backend = cfg.settings.backend_config()
+        if cfg.base_url is not None:
+            backend = backend.model_copy(update={"base_url": cfg.base_url})
+        inner = make_client(backend)
+        limits = endpoint_limits(cfg.settings)
+        self._gate = QuotaGate(self._limiter, self.holder, limits=limits, shards=cfg.shards)
+        registry = EndpointRegistry(seed=cfg.settings.seed, gate=self._gate)
         # The cluster gate holds the run's limits; this process keeps only a concurrency cap (the same
         # figure: a shard alone may use the whole endpoint once the others have ended).
-        client = registry.wrap(inner, local, before_call=self._backpressure)
+        client = registry.wrap(inner, limits.model_copy(update={"rpm": None, "tpm": None}),
+                               before_call=self._backpressure)
         self._registry = registry
-        validators = default_validators(judge=client if cfg.judge else None)
-        prepared, corpus = self._state.prepared, self._state.corpus
+        setup = DialogSetup(self._state.prepared, self._state.corpus, cfg.settings, cfg.run_id,
+                            cfg.backend_label)
+        validators = setup.validators(client)
 
-        def make_executor(dialog, sink):  # type: ignore[no-untyped-def]
-            return prepared.executor(dialog, client, validators, sink, user_persona=cfg.user_persona,
-                                     system_persona=cfg.system_persona, max_attempts=cfg.max_attempts,
-                                     embed_directive=cfg.embed_directive, run_id=cfg.run_id)
+        def make_executor(dialog: DialogInput, sink: TraceSink) -> DialogExecutor:
+            return setup.executor(dialog, client, sink, validators=validators)
 
         def on_result(dialog: DialogInput, result: DialogResult) -> None:
-            record = dialog_record(result, dialog.context, corpus, backend=cfg.backend_label,
-                                   user_persona=cfg.user_persona, system_persona=cfg.system_persona,
-                                   run_seed=cfg.run_seed)
-            self._rows.append(finish_row(cfg.run_id, dialog.key, record))
+            self._rows.append(finish_row(cfg.run_id, dialog.key, setup.record(dialog, result)))
             self._finished.append(dialog.key)
 
-        scheduler = DialogScheduler(make_executor, _RowSink(self), concurrency=cfg.concurrency,
+        scheduler = DialogScheduler(make_executor, _RowSink(self._rows), concurrency=cfg.settings.concurrency,
                                     on_result=on_result, progress=False, handle_signals=False)
         self._scheduler = scheduler
         try:
@@ -190,8 +187,7 @@ class ShardWorker:
     def cancel(self) -> None:
         """Cancel the running dialogs too (a second Ctrl-C); they leave no dataset line."""
         if self._scheduler is not None:
-            self._scheduler.drain()
-            self._scheduler._cancel_running.cancel()
+            self._scheduler.cancel_running()
 
     def poll(self, pauses: dict[str, float] | None = None) -> ShardBatch:
         """Everything buffered since the last poll, with the figures' growth since then.
@@ -200,7 +196,9 @@ class ShardWorker:
         """
         if pauses and self._gate is not None:
             self._gate.apply_pauses(pauses)
-        rows, self._rows = self._rows, []
+        # Emptied in place: the row sink appends to this very list.
+        rows = self._rows.copy()
+        self._rows.clear()
         finished, self._finished = self._finished, []
         c = self._scheduler.counts if self._scheduler is not None else None
         batch = ShardBatch(rows=rows, finished=finished, done=self._done)

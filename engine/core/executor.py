@@ -12,17 +12,14 @@ reasons. A model call that fails for good (an :class:`~agents.errors.LLMError` a
 retries) ends it ``failed_backend``.
 
 Every turn, verdict, attempt, rollback and model call is emitted as a trace event
-(:mod:`engine.core.events`). Model calls are attributed through a context variable that the executor sets
-around each agent and validator call; a usage listener on each :class:`RecordingClient` reads it, so
-one client can serve many concurrent dialogs. Decisions use no clock and no random numbers.
+(:mod:`engine.core.events`). Model calls are attributed to the node and role that made them by
+:mod:`engine.core.attribution` (a scope set around each agent and validator call), so one client can
+serve many concurrent dialogs. Decisions use no clock and no random numbers.
 """
 
 from __future__ import annotations
 
-import contextvars
-import weakref
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -34,6 +31,7 @@ from agents.backends.usage import CallUsage
 from agents.catalog import Catalog
 from agents.dialog import DialogAgent, NodeRequest, Turn, ValidationInput, Validator, Verdict
 from agents.errors import LLMError
+from engine.core.attribution import CallPosition, attribute_calls, call_scope, current_call_stats
 from engine.core.events import (
     Clock,
     DialogEnded,
@@ -51,12 +49,11 @@ from engine.core.events import (
     VerdictRecorded,
     system_clock,
 )
-from engine.gateway import current_call_stats
 from planners.context import PlanContext
 from planners.plan import DialogPlan, NodeBinding
 from planners.planner import Planner
 
-__all__ = ["AttemptRecord", "DialogExecutor", "DialogResult", "RollbackRecord", "watch_client"]
+__all__ = ["AttemptRecord", "DialogExecutor", "DialogResult", "RollbackRecord"]
 
 
 class AttemptRecord(BaseModel):
@@ -115,45 +112,7 @@ class DialogResult(BaseModel):
         return out
 
 
-# -- attribution of model calls ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class _CallScope:
-    recorder: _Recorder
-    node_index: int
-    attempt: int
-    exchange: int | None
-    role: str
-
-
-_SCOPE: contextvars.ContextVar[_CallScope | None] = contextvars.ContextVar("convrec_call_scope", default=None)
-_WATCHED: weakref.WeakSet[RecordingClient] = weakref.WeakSet()
-
-
-def _route_usage(usage: CallUsage) -> None:
-    scope = _SCOPE.get()
-    if scope is not None:  # calls outside any dialog (a planner's, a test's) are not a dialog's to trace
-        scope.recorder.llm_call(usage, scope)
-
-
-def watch_client(client: object) -> bool:
-    """Attribute ``client``'s calls to the dialog that makes them (once per client; False if not ours)."""
-    if not isinstance(client, RecordingClient):
-        return False
-    if client not in _WATCHED:
-        client.add_usage_listener(_route_usage)
-        _WATCHED.add(client)
-    return True
-
-
-@contextmanager
-def _scope(scope: _CallScope) -> Iterator[None]:
-    token = _SCOPE.set(scope)
-    try:
-        yield
-    finally:
-        _SCOPE.reset(token)
-
-
+# -- tracing ----------------------------------------------------------------------------------------
 @dataclass
 class _Recorder:
     """Numbers and emits one dialog's events."""
@@ -172,11 +131,15 @@ class _Recorder:
         self.seq += 1
         self.sink.emit(event)
 
-    def llm_call(self, usage: CallUsage, scope: _CallScope) -> None:
+    def position(self, node_index: int, attempt: int, exchange: int | None, role: str) -> CallPosition:
+        """Where a call made now sits in this dialog."""
+        return CallPosition(self.dialog_id, self.plan_hash, node_index, attempt, exchange, role)
+
+    def llm_call(self, usage: CallUsage, position: CallPosition) -> None:
         self.n_llm_calls += 1
         stats = current_call_stats()  # set by the gateway around the call (None without one)
-        self.emit(LLMCallRecorded, plan_hash=self.plan_hash, node_index=scope.node_index,
-                  attempt=scope.attempt, exchange=scope.exchange, role=scope.role,
+        self.emit(LLMCallRecorded, plan_hash=position.plan_hash, node_index=position.node_index,
+                  attempt=position.attempt, exchange=position.exchange, role=position.role,
                   retries=stats.retries if stats else 0, queued_s=stats.queued_s if stats else 0.0,
                   **usage.model_dump(include=_USAGE_FIELDS))
 
@@ -229,7 +192,7 @@ class DialogExecutor:
         self.clock = clock
         self.traced_clients: list[RecordingClient] = []
         for c in (*clients, *(getattr(o, "client", None) for o in (user_agent, system_agent, *validators))):
-            if isinstance(c, RecordingClient) and c not in self.traced_clients and watch_client(c):
+            if isinstance(c, RecordingClient) and c not in self.traced_clients and attribute_calls(c):
                 self.traced_clients.append(c)
 
     def _backend(self, agent: DialogAgent) -> str:
@@ -366,8 +329,7 @@ class _DialogRun:
                 request = NodeRequest(plan=self.plan, context=self.context, node=node, attempt=attempt,
                                       exchange=exchange, transcript=(*self.accepted, *turns),
                                       feedback=feedback, final_exchange=final)
-                scope = _CallScope(self.rec, node.index, attempt, exchange, agent.role)
-                with _scope(scope):
+                with call_scope(self.rec, self.rec.position(node.index, attempt, exchange, agent.role)):
                     try:
                         reply = await agent.reply(request)
                     except LLMError as exc:
@@ -392,7 +354,7 @@ class _DialogRun:
 
         async def one(k: int) -> None:
             v = validators[k]
-            with _scope(_CallScope(self.rec, node.index, attempt, None, f"validator:{v.name}")):
+            with call_scope(self.rec, self.rec.position(node.index, attempt, None, f"validator:{v.name}")):
                 try:
                     verdicts[k] = await v.check(data)
                 except LLMError as exc:

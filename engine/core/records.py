@@ -1,4 +1,4 @@
-"""What a run writes per dialog (one JSON line of the dataset), and a trace sink that appends events to JSONL.
+"""What a run writes per dialog: one JSON line of the dataset.
 
 The dataset line holds the seed (user, history before the target, target, negatives), the plan (path
 and content hash), the accepted turns with their node, the outcome and what produced the text, so a
@@ -7,17 +7,13 @@ reader never needs the trace to use the dataset.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import orjson
-
-from engine.core.events import TraceEvent
 from engine.core.executor import DialogResult
 from planners.context import PlanContext
 from profiling.corpus import Corpus, Interaction
 
-__all__ = ["JsonlSink", "dialog_record"]
+__all__ = ["dialog_record"]
 
 
 def _interaction(corpus: Corpus, it: Interaction) -> dict[str, Any]:
@@ -52,19 +48,3 @@ def dialog_record(result: DialogResult, context: PlanContext, corpus: Corpus, *,
         "system_persona": system_persona,
         "run_seed": run_seed,
     }
-
-
-class JsonlSink:
-    """Appends every trace event as one JSON line (the SQLite store of issue #6 will replace it)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[bytes] = path.open("wb")
-        self.count = 0
-
-    def emit(self, event: TraceEvent) -> None:
-        self._file.write(orjson.dumps(event.model_dump(mode="json")) + b"\n")
-        self.count += 1
-
-    def close(self) -> None:
-        self._file.close()

@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
 import structlog
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from engine.core.dialog_inputs import DialogInput
 from engine.core.events import LLMCallRecorded, RolledBack, TraceEvent, TraceSink, TurnRecorded
 from engine.core.executor import DialogExecutor, DialogResult
+from engine.core.progress import ProgressDisplay
+from engine.core.signals import watch_signals
 
-__all__ = ["DialogScheduler", "LiveCounts", "SchedulerOutcome", "counted_signals"]
+__all__ = ["DialogScheduler", "LiveCounts", "SchedulerOutcome"]
 
 log = structlog.get_logger(__name__)
 
@@ -83,23 +83,6 @@ class _CountingSink:
         self._sink.emit(event)
 
 
-@contextmanager
-def counted_signals() -> Iterator[list[int]]:
-    """SIGINT and SIGTERM only append to the yielded list while inside (old handlers restored after).
-
-    The handler runs between bytecodes of the main thread and does nothing else, so a signal can never
-    raise KeyboardInterrupt in the middle of a store write; whoever holds the list decides what to do.
-    """
-    seen: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, _frame: seen.append(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield seen
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 @dataclass
 class SchedulerOutcome:
     """How the scheduling ended: dialogs finished now, and whether a signal cut it short."""
@@ -135,14 +118,16 @@ class DialogScheduler:
         """Stop starting dialogs (what the first Ctrl-C does)."""
         self.draining = True
 
+    def cancel_running(self) -> None:
+        """Cancel the running dialogs too (what the second Ctrl-C does); they leave no dataset line."""
+        self.draining = True
+        self._cancel_running.cancel()
+
     async def run(self, dialogs: Sequence[DialogInput], *, already_done: int = 0) -> SchedulerOutcome:
         """Play ``dialogs`` (the ones still to do; ``already_done`` only offsets the progress bar)."""
         limiter = anyio.Semaphore(self._limit)
         finished = 0
         cancelled = False
-        bar = Progress(TextColumn("[bold]dialogs"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=self._console,
-                       disable=not self._progress)
 
         async def one(dialog: DialogInput) -> None:
             nonlocal finished
@@ -172,18 +157,14 @@ class DialogScheduler:
             finally:
                 limiter.release()
 
-        async def refresh(task_id: int) -> None:
-            while True:
-                bar.update(task_id, completed=already_done + self.counts.done, status=self.counts.line())
-                await anyio.sleep(0.25)
-
-        with bar:
-            task_id = bar.add_task("dialogs", total=already_done + len(dialogs), completed=already_done,
-                                   status="")
+        display = ProgressDisplay(self._console, enabled=self._progress, total=already_done + len(dialogs),
+                                  already_done=already_done,
+                                  figures=lambda: (self.counts.done, self.counts.line()))
+        with display:
             async with anyio.create_task_group() as outer:
                 if self._signals:
-                    outer.start_soon(self._watch_signals)
-                outer.start_soon(refresh, task_id)
+                    outer.start_soon(watch_signals, self._on_signal)
+                outer.start_soon(display.refresh)
                 with self._cancel_running:
                     async with anyio.create_task_group() as tg:
                         for dialog in dialogs:
@@ -194,17 +175,7 @@ class DialogScheduler:
                             tg.start_soon(one, dialog)
                 cancelled = self._cancel_running.cancelled_caught
                 outer.cancel_scope.cancel()
-            bar.update(task_id, completed=already_done + self.counts.done, status=self.counts.line())
         return SchedulerOutcome(finished=finished, interrupted=self.draining, cancelled_running=cancelled)
-
-    async def _watch_signals(self) -> None:
-        with counted_signals() as seen:
-            handled = 0
-            while True:
-                await anyio.sleep(0.05)
-                while handled < len(seen):
-                    self._on_signal(seen[handled])
-                    handled += 1
 
     def _on_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name

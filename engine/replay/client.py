@@ -31,66 +31,26 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import structlog
-from autogen_core import CancellationToken
 from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, RequestUsage
-from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
-from agents.backends.base import RecordingClient
+from agents.backends.base import ChatRequest, RecordingClient
 from agents.backends.config import BackendConfig
 from agents.backends.tokens import HeuristicCounter, count_messages
 from agents.backends.usage import CallUsage
 from agents.backends.wire import check_json_output
-from engine.core import executor as _executor
+from engine.core.attribution import CallPosition, PositionKey, attribute_calls, current_call_position
 from engine.core.events import LLMCallRecorded
 from profiling.errors import ConvRecError
 
-__all__ = [
-    "CallPosition",
-    "PositionKey",
-    "Recording",
-    "ReplayClient",
-    "ReplayDivergence",
-    "ReplayMode",
-    "current_call_position",
-    "recording_from_events",
-]
+__all__ = ["Recording", "ReplayClient", "ReplayDivergence", "ReplayMode", "recording_from_events"]
 
 log = structlog.get_logger(__name__)
 
 ReplayMode = Literal["strict", "lenient"]
-# (plan hash, node index, attempt, exchange, role): where a call sits in its dialog.
-PositionKey = tuple[str, int, int, int | None, str]
-
-
-@dataclass(frozen=True, slots=True)
-class CallPosition:
-    """Where the call in progress sits: its dialog, plan, node, attempt, exchange and role."""
-
-    dialog_id: str
-    plan_hash: str
-    node_index: int
-    attempt: int
-    exchange: int | None
-    role: str
-
-    @property
-    def key(self) -> PositionKey:
-        return (self.plan_hash, self.node_index, self.attempt, self.exchange, self.role)
-
-
-def current_call_position() -> CallPosition | None:
-    """The executor's scope of the call in progress (None outside a dialog, e.g. a planner's call)."""
-    # engine.core.executor keeps its scope private; the lead is asked to export an accessor like this one.
-    scope = _executor._SCOPE.get()
-    if scope is None:
-        return None
-    return CallPosition(dialog_id=scope.recorder.dialog_id, plan_hash=scope.recorder.plan_hash,
-                        node_index=scope.node_index, attempt=scope.attempt, exchange=scope.exchange,
-                        role=scope.role)
 
 
 class ReplayDivergence(ConvRecError):
@@ -176,7 +136,7 @@ class ReplayClient(RecordingClient):
         self._gone_live = False
         if live is not None:
             # Live calls are recorded by the live client: attribute them to the dialog making them.
-            _executor.watch_client(live)
+            attribute_calls(live)
 
     @classmethod
     def from_events(cls, config: BackendConfig, events: Iterable[object], *, dialog_id: str,
@@ -192,45 +152,33 @@ class ReplayClient(RecordingClient):
         """Whether this client now answers live (after a lenient divergence or from ``live_from_node``)."""
         return self._gone_live
 
-    async def create(
-        self,
-        messages: Sequence[LLMMessage],
-        *,
-        tools: Sequence[Tool | ToolSchema] = (),
-        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
-        json_output: bool | type[BaseModel] | None = None,
-        extra_create_args: Mapping[str, Any] = {},
-        cancellation_token: CancellationToken | None = None,
-    ) -> CreateResult:
-        kwargs: dict[str, Any] = {"tools": tools, "tool_choice": tool_choice, "json_output": json_output,
-                                  "extra_create_args": extra_create_args,
-                                  "cancellation_token": cancellation_token}
+    async def _create(self, request: ChatRequest) -> CreateResult:
+        messages = request.messages
         if self._gone_live:
-            return await self._call_live(messages, kwargs)
-        self._check_request(messages, tools, json_output)
+            return await self._call_live(request)
+        self._check_request(messages, request.tools, request.json_output)
         pos = current_call_position()
         if self.live_from_node is not None and pos is not None and pos.node_index >= self.live_from_node:
             log.info("replay_live_from_node", dialog_id=self._dialog(pos), node=pos.node_index,
                      live_from_node=self.live_from_node)
             self._gone_live = True
-            return await self._call_live(messages, kwargs)
+            return await self._call_live(request)
         started = time.perf_counter()
-        req_hash = self._hash(messages, json_output, extra_create_args)
+        req_hash = self.hash_request(request)
         queue = self._by_hash.get(req_hash)
         if queue is not None:
             self.replayed += 1
-            return self._serve(messages, queue.take(), req_hash, started, json_output)
+            return self._serve(messages, queue.take(), req_hash, started, request.json_output)
         if self.live_from_node is not None and pos is not None and (q := self._by_position.get(pos.key)):
             # Before the swap node the recorded dialog is kept even though the persona changed the prompt.
             self.replayed_by_position += 1
-            return self._serve(messages, q.take(), req_hash, started, json_output)
-        return await self._diverged(messages, kwargs, pos, req_hash)
+            return self._serve(messages, q.take(), req_hash, started, request.json_output)
+        return await self._diverged(request, pos, req_hash)
 
     def _dialog(self, pos: CallPosition | None) -> str:
         return pos.dialog_id if pos is not None else self.dialog_id
 
-    async def _diverged(self, messages: Sequence[LLMMessage], kwargs: dict[str, Any],
-                        pos: CallPosition | None, req_hash: str) -> CreateResult:
+    async def _diverged(self, request: ChatRequest, pos: CallPosition | None, req_hash: str) -> CreateResult:
         error = ReplayDivergence(
             dialog_id=self._dialog(pos), node_index=pos.node_index if pos else None,
             attempt=pos.attempt if pos else None, role=pos.role if pos else None,
@@ -242,12 +190,12 @@ class ReplayClient(RecordingClient):
                     then="answering the rest of the dialog live")
         self.diverged_at = pos
         self._gone_live = True
-        return await self._call_live(messages, kwargs)
+        return await self._call_live(request)
 
-    async def _call_live(self, messages: Sequence[LLMMessage], kwargs: dict[str, Any]) -> CreateResult:
+    async def _call_live(self, request: ChatRequest) -> CreateResult:
         assert self.live is not None  # guarded by the constructor and _diverged
         self.live_calls += 1
-        return await self.live.create(messages, **kwargs)
+        return await request.send(self.live)
 
     def _serve(self, messages: Sequence[LLMMessage], text: str, req_hash: str, started: float,
                json_output: bool | type[BaseModel] | None) -> CreateResult:

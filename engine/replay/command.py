@@ -14,30 +14,30 @@ to ``--out``/``replay.jsonl``.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import orjson
 from rich.console import Console
 from rich.table import Table
 
 from agents.dialog import AgentReply, DialogAgent, NodeRequest
-from engine.config.config_file import GENERATION_KEYS
-from engine.core.events import (
+from engine.config import RunSettings
+from engine.core import (
+    DialogSetup,
     MemorySink,
     NodeAttemptEnded,
     NodeAttemptStarted,
+    Personas,
     Replanned,
     RolledBack,
     TurnRecorded,
     TurnsSuperseded,
     VerdictRecorded,
 )
+from engine.pipeline import prepare_dialogs_of
+from engine.store import TraceStore
+from profiling.datasets import load_corpus
 from profiling.errors import ConvRecError
 
 __all__ = ["PersonaSwitch", "render_dialog", "replay_main"]
-
-_PERSONA_KEYS = ("user_persona", "system_persona")
 
 
 class PersonaSwitch:
@@ -56,87 +56,71 @@ class PersonaSwitch:
         return await agent.reply(request)
 
 
-async def replay_main(args: argparse.Namespace, console: Console) -> int:
+async def replay_main(settings: RunSettings, console: Console) -> int:
     """The ``--replay`` command; exit code 0 when every replayed dialog equals its record, 1 otherwise."""
     from agents.backends import make_client
-    from agents.validators import default_validators
-    from engine.core.dialog_inputs import prepare_dialog_set
-    from engine.core.executor import DialogExecutor
-    from engine.core.records import dialog_record
     from engine.replay.client import ReplayClient
-    from engine.run import backend_config, embed_directive
-    from engine.store.trace_store import TraceStore
-    from profiling.datasets import load_corpus
-    from profiling.pipeline import ProfilingConfig
 
-    if not args.db.exists():
-        raise ConvRecError(f"--replay: no trace store at {args.db}")
-    swap = {k: getattr(args, k) for k in _PERSONA_KEYS} if args.replay_from_node is not None else {}
-    async with TraceStore.open(args.db) as store:
-        info = await store.run(args.run_id)
-        for key in GENERATION_KEYS:
-            value = info.config.get(key)
-            setattr(args, key, Path(value) if key in ("reviews", "meta") and value else value)
-        recorded_personas = {k: getattr(args, k) for k in _PERSONA_KEYS}
-        corpus = load_corpus(args, not args.quiet)
+    if not settings.db.exists():
+        raise ConvRecError(f"--replay: no trace store at {settings.db}")
+    async with TraceStore.open(settings.db) as store:
+        info = await store.run(settings.run_id)
+        # The run's own settings decide its dialogs; a persona swap is the command line's.
+        recorded = settings.resumed(info.config, run_id=info.run_id)
+        swap = (Personas(settings.user_persona, settings.system_persona)
+                if settings.replay_from_node is not None else None)
+        corpus = load_corpus(recorded, not settings.quiet)  # type: ignore[arg-type]  # its data settings
         with console.status("profiling (cached) and planning as the run did ..."):
-            prepared = prepare_dialog_set(
-                corpus, n=args.dialogs, profiling=ProfilingConfig(encoder=args.encoder, seed=args.seed),
-                split=None if args.split == "all" else args.split, seed=args.seed, select=args.select)
+            prepared = prepare_dialogs_of(recorded, corpus)
         records = {r["dialog_id"]: r for r in await store.records(info.run_id)}
         dialogs = [d for d in prepared.inputs if d.key in records]
-        if args.replay_dialog:
-            dialogs = [d for d in dialogs if d.key == args.replay_dialog]
+        if settings.replay_dialog:
+            dialogs = [d for d in dialogs if d.key == settings.replay_dialog]
             if not dialogs:
-                raise ConvRecError(f"--replay-dialog {args.replay_dialog}: run {info.run_id} has no complete "
-                                   "dialog of that id")
-        config = backend_config(args)
+                raise ConvRecError(f"--replay-dialog {settings.replay_dialog}: run {info.run_id} has no "
+                                   "complete dialog of that id")
+        config = recorded.backend_config()
         if info.model:  # what the backend really called itself (the scripted one renames its model)
             config = config.model_copy(update={"model": info.model})
-        going_live = args.replay_mode == "lenient" or args.replay_from_node is not None
+        going_live = settings.replay_mode == "lenient" or settings.replay_from_node is not None
         live = make_client(config) if going_live else None
         backend = config.kind if config.kind == "scripted" else getattr(live, "provider", config.kind)
-        personas = {**recorded_personas, **swap}
         label = "scripted" if config.kind == "scripted" else f"{info.backend}:{config.model}"
-        judge = getattr(args, "judge", "off") == "on"
+        setup = DialogSetup(prepared, corpus, recorded, info.run_id, label)
+        personas = swap if swap is not None else setup.personas
         out_lines: list[bytes] = []
         same = differ = replayed_calls = live_calls = 0
         for d in dialogs:
-            client = ReplayClient(config, await store.recorded_responses(info.run_id, d.key), dialog_id=d.key,
-                                  mode=args.replay_mode, live=live, live_from_node=args.replay_from_node)
+            client = ReplayClient(config, await store.recorded_responses(info.run_id, d.key),
+                                  dialog_id=d.key, mode=settings.replay_mode, live=live,
+                                  live_from_node=settings.replay_from_node)
             # Turns replayed from the store are labelled as the backend that wrote them.
             client.backend_label = label  # type: ignore[attr-defined]
             sink = MemorySink()
-            validators = default_validators(judge=client if judge else None)
-            recorded_ex = prepared.executor(d, client, validators, sink, run_id=info.run_id,
-                                            max_attempts=args.max_attempts,
-                                            embed_directive=embed_directive(args), **recorded_personas)
-            ex = recorded_ex
-            if swap and swap != recorded_personas:
-                new_ex = prepared.executor(d, client, validators, sink, run_id=info.run_id,
-                                           max_attempts=args.max_attempts,
-                                           embed_directive=embed_directive(args), **personas)
-                n = args.replay_from_node
-                ex = DialogExecutor(PersonaSwitch(recorded_ex.user, new_ex.user, n),
-                                    PersonaSwitch(recorded_ex.system, new_ex.system, n), validators,
-                                    prepared.planner, sink, catalog=prepared.catalog,
-                                    max_attempts=args.max_attempts, clients=[client], run_id=info.run_id)
+            validators = setup.validators(client)
+            ex = setup.executor(d, client, sink, validators=validators)
+            if swap is not None and swap != setup.personas:
+                new_ex = setup.executor(d, client, sink, validators=validators, personas=swap)
+                n = settings.replay_from_node
+                assert n is not None  # a swap is only made with replay_from_node
+                ex = setup.executor_with(PersonaSwitch(ex.user, new_ex.user, n),
+                                         PersonaSwitch(ex.system, new_ex.system, n), sink,
+                                         validators=validators, clients=[client])
             result = await ex.run(d.plan, d.context)
-            record = dialog_record(result, d.context, corpus, backend=records[d.key]["backend"],
-                                   run_seed=args.seed, **personas)
+            record = setup.record(d, result, backend=records[d.key]["backend"], personas=personas)
             identical = record == records[d.key]
             same += identical
             differ += not identical
             replayed_calls += client.replayed
             live_calls += client.live_calls
             out_lines.append(orjson.dumps(record))
-            if args.replay_dialog:
+            if settings.replay_dialog:
                 console.print(render_dialog(sink, d.key))
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "replay.jsonl").write_bytes(b"".join(line + b"\n" for line in out_lines))
+        settings.out.mkdir(parents=True, exist_ok=True)
+        (settings.out / "replay.jsonl").write_bytes(b"".join(line + b"\n" for line in out_lines))
         if live is not None:
             await live.close()  # its HTTP connections (an unclosed pool is a ResourceWarning)
-    table = Table(title=f"replay of run {info.run_id} ({args.replay_mode})")
+    table = Table(title=f"replay of run {info.run_id} ({settings.replay_mode})")
     table.add_column("figure")
     table.add_column("value", justify="right")
     for name, value in (("dialogs replayed", len(dialogs)), ("identical to the record", same),
@@ -144,8 +128,8 @@ async def replay_main(args: argparse.Namespace, console: Console) -> int:
                         ("live model calls", live_calls)):
         table.add_row(name, f"{value:,}")
     console.print(table)
-    console.print(f"wrote {args.out / 'replay.jsonl'} (backend {backend})")
-    return 0 if differ == 0 or swap else 1
+    console.print(f"wrote {settings.out / 'replay.jsonl'} (backend {backend})")
+    return 0 if differ == 0 or swap is not None else 1
 
 
 def render_dialog(sink: MemorySink, dialog_id: str) -> str:

@@ -17,6 +17,7 @@ from engine.store.trace_store import (
     TraceStoreError,
     check_integrity,
     pending_migrations,
+    single_error,
 )
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "pending_migrations",
     "read_run",
     "read_trace_rows",
+    "single_error",
 ]

@@ -397,6 +397,15 @@ class TraceStore:
             out.setdefault(r["request_hash"], []).append(r["response_text"])
         return out
 
+    async def call_totals(self, run_id: str) -> dict[str, float]:
+        """The run's model calls added up: ``calls``, ``input_tokens``, ``output_tokens``, ``retries``,
+        ``cost_usd``."""
+        rows = await self._rows(
+            "SELECT COUNT(*) calls, COALESCE(SUM(gen_ai_usage_input_tokens),0) input_tokens, "
+            "COALESCE(SUM(gen_ai_usage_output_tokens),0) output_tokens, COALESCE(SUM(retries),0) retries, "
+            "COALESCE(SUM(cost_usd),0) cost_usd FROM llm_calls WHERE run_id=?", (run_id,))
+        return dict(rows[0])
+
     async def table(self, table: str, run_id: str, dialog_id: str | None = None) -> list[dict[str, Any]]:
         """Rows of one per-dialog table (of one dialog when given), in event order."""
         if table not in PER_DIALOG_TABLES and table not in ("seeds", "personas"):
