@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.backends import FakeChatClient
 from agents.validators import default_validators
-from engine.store.trace_store import TraceStore
+from engine.store import TraceStore
 from profiling.errors import ConvRecError
 
 

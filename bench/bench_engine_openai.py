@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agents.backends import BackendConfig
 from agents.backends.openai_backend import OpenAIBackend
 from agents.backends.wire import to_chat_dicts
-from engine.store.trace_store import TraceStore, single_error
+from engine.store import TraceStore, single_error
 from profiling.errors import ConvRecError
 
 KEY_ENV = "CONVREC_BENCH_OPENAI_KEY"

@@ -61,7 +61,7 @@ from machine import load_note
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.core.dialog_inputs import PreparedDialogs
-from engine.store.trace_store import TraceStore, single_error
+from engine.store import TraceStore, single_error
 from profiling.corpus import Corpus
 from profiling.errors import ConvRecError
 

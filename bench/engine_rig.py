@@ -39,7 +39,7 @@ from engine.core.executor import DialogResult
 from engine.core.records import dialog_record
 from engine.core.scheduler import DialogScheduler
 from engine.gateway import EndpointLimits, EndpointRegistry
-from engine.store.trace_store import RunInfo, SeedRow, TraceStore
+from engine.store import RunInfo, SeedRow, TraceStore
 from profiling.corpus import Corpus
 from profiling.errors import ConvRecError
 from profiling.pipeline import ProfilingConfig

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from engine.run import main
-from engine.store.trace_store import check_integrity
+from engine.store import check_integrity
 from tests.openai_server import OpenAITestServer
 from tests.test_engine_faults import scripted_answer
 

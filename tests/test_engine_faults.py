@@ -32,7 +32,7 @@ import pytest
 from agents.directive import parse_directive
 from agents.scripted import realise
 from engine.run import main
-from engine.store.trace_store import check_integrity
+from engine.store import check_integrity
 from tests.openai_server import Fault, OpenAITestServer
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]

@@ -20,7 +20,7 @@ import pytest
 import ray
 
 from engine.run import main
-from engine.store.trace_store import check_integrity
+from engine.store import check_integrity
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from engine.run import main
-from engine.store.trace_store import check_integrity
+from engine.store import check_integrity
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 

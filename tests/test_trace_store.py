@@ -21,8 +21,7 @@ from engine.core.events import (
     TurnsSuperseded,
     VerdictRecorded,
 )
-from engine.store.schema import MIGRATIONS, SCHEMA_VERSION
-from engine.store.trace_store import (
+from engine.store import (
     RunInfo,
     SeedRow,
     TraceStore,
@@ -30,6 +29,7 @@ from engine.store.trace_store import (
     check_integrity,
     pending_migrations,
 )
+from engine.store.schema import MIGRATIONS, SCHEMA_VERSION
 from profiling.sample_world import WorldConfig, load_sample_world
 
 pytestmark = pytest.mark.timeout(900)

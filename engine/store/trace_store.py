@@ -9,76 +9,32 @@ that one writer task drains in batched transactions; the queue is bounded softly
 A failed write (a full disk, a read-only file) stops the writer and every later ``emit``, ``flush`` or
 ``backpressure`` raises :class:`TraceStoreError` naming the database and the reason.
 
-Schema and event-to-row mapping: :mod:`engine.store.schema`.
+Schema and event-to-row mapping: :mod:`engine.store.schema`; what is read: :mod:`engine.store.queries`.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 import aiosqlite
 import anyio
 import orjson
-from pydantic import BaseModel, ConfigDict
 
 from engine.core.events import TraceEvent
-from engine.store.schema import MIGRATIONS, PER_DIALOG_TABLES, SCHEMA_VERSION, Row, event_rows
-from profiling.errors import ConvRecError
+from engine.store import queries
+from engine.store.migrations import migrate, prepare
+from engine.store.rows import RunInfo, RunStatus, SeedRow, TraceStoreError
+from engine.store.schema import PER_DIALOG_TABLES, Row, event_rows
 
-__all__ = ["RunInfo", "RunStatus", "SeedRow", "TraceStore", "TraceStoreError", "check_integrity",
-           "pending_migrations", "single_error"]
+__all__ = ["TraceStore", "single_error"]
 
-RunStatus = Literal["running", "interrupted", "completed", "failed"]
-
-
-class TraceStoreError(ConvRecError):
-    """Raised when the trace database cannot be opened, migrated, written or read (names the file)."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"trace store {path}: {reason}")
-
-
-class RunInfo(BaseModel):
-    """One row of ``runs``: a run's identity, status and settings."""
-
-    model_config = ConfigDict(frozen=True)
-
-    run_id: str
-    status: RunStatus
-    started_at: str
-    ended_at: str | None = None
-    seed: int
-    backend: str
-    model: str | None = None
-    n_dialogs: int
-    config: dict[str, Any]
-    note: str | None = None
-
-
-class SeedRow(BaseModel):
-    """One planned dialog of a run: its position in the dataset and what it was cut from."""
-
-    model_config = ConfigDict(frozen=True)
-
-    dialog_id: str
-    position: int
-    user_id: str
-    split: str | None
-    target_item: str
-    target_time: str
-    n_history: int
-    negatives: tuple[str, ...]
-    plan_hash: str
-    plan_path: tuple[str, ...]
-    plan_json: str
+T = TypeVar("T")
 
 
 def _now() -> str:
@@ -109,29 +65,6 @@ def single_error(group: BaseExceptionGroup) -> BaseException:
 
     walk(group)
     return leaves[0] if len(leaves) == 1 else group
-
-
-def pending_migrations(path: Path) -> list[tuple[int, str]]:
-    """The migrations a database still needs (read-only: nothing is changed); all of them for a new file."""
-    if not path.exists():
-        return [(v, name) for v, name, _ in MIGRATIONS]
-    con = sqlite3.connect(f"file:{path}?mode=rw", uri=True)  # rw: may need to recover a WAL; writes nothing
-    try:
-        has = con.execute("SELECT 1 FROM sqlite_master WHERE name='schema_migrations'").fetchone()
-        done = {r[0] for r in con.execute("SELECT version FROM schema_migrations")} if has else set()
-    finally:
-        con.close()
-    return [(v, name) for v, name, _ in MIGRATIONS if v not in done]
-
-
-def check_integrity(path: Path) -> str:
-    """``PRAGMA integrity_check`` of the database: 'ok' when sound."""
-    # Read-write (changes nothing): after a killed writer, opening must be able to recover the WAL.
-    con = sqlite3.connect(f"file:{path}?mode=rw", uri=True)
-    try:
-        return "; ".join(r[0] for r in con.execute("PRAGMA integrity_check"))
-    finally:
-        con.close()
 
 
 class TraceStore:
@@ -170,8 +103,8 @@ class TraceStore:
         except (OSError, sqlite3.Error) as exc:
             raise TraceStoreError(path, _explain(exc)) from exc
         try:
-            await _prepare(writer)
-            await _migrate(writer)
+            await prepare(writer)
+            await migrate(writer)
             reader = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
         except (OSError, sqlite3.Error) as exc:
             await writer.close()
@@ -343,80 +276,48 @@ class TraceStore:
         return ids
 
     # -- reading (the read-only connection sees what is committed) -------------------------------
-    async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    async def _read(self, query: Callable[..., T], *args: Any) -> T:
+        """``query(connection, *args)`` on the read connection's thread (one hop per query)."""
         try:
             self._ro.row_factory = sqlite3.Row
-            cur = await self._ro.execute(sql, params)
-            return list(await cur.fetchall())
+            return await self._ro._execute(query, self._ro._conn, *args)
         except sqlite3.Error as exc:
             raise TraceStoreError(self.path, _explain(exc)) from exc
 
     async def runs(self) -> list[RunInfo]:
         """Every run of the database, oldest first."""
-        return [_run(r) for r in await self._rows("SELECT * FROM runs ORDER BY started_at, run_id")]
+        return [queries.run_info(r) for r in await self._read(queries.all_runs)]
 
     async def run(self, run_id: str | None = None) -> RunInfo:
         """One run by id, or the latest when None; TraceStoreError when there is none."""
-        rows = (await self._rows("SELECT * FROM runs WHERE run_id=?", (run_id,)) if run_id
-                else await self._rows("SELECT * FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1"))
-        if not rows:
-            what = f"no run {run_id!r}" if run_id else "no runs yet"
-            raise TraceStoreError(self.path, what)
-        return _run(rows[0])
+        row = await self._read(queries.run_row, run_id)
+        if row is None:
+            raise TraceStoreError(self.path, f"no run {run_id!r}" if run_id else "no runs yet")
+        return queries.run_info(row)
 
     async def seeds(self, run_id: str) -> list[SeedRow]:
         """The run's planned dialogs in dataset order."""
-        rows = await self._rows(
-            "SELECT s.*, p.path_json, p.plan_json FROM seeds s JOIN plans p USING (plan_hash) "
-            "WHERE s.run_id=? ORDER BY s.position", (run_id,))
-        return [SeedRow(dialog_id=r["dialog_id"], position=r["position"], user_id=r["user_id"],
-                        split=r["split"],
-                        target_item=r["target_item"], target_time=r["target_time"], n_history=r["n_history"],
-                        negatives=tuple(orjson.loads(r["negatives_json"])), plan_hash=r["plan_hash"],
-                        plan_path=tuple(orjson.loads(r["path_json"])), plan_json=r["plan_json"])
-                for r in rows]
+        return await self._read(queries.seeds, run_id)
 
     async def completed(self, run_id: str) -> dict[str, str]:
         """Dialog id -> status of the run's complete dialogs (those with a dataset line)."""
-        rows = await self._rows("SELECT dialog_id, status FROM dialogs WHERE run_id=? AND "
-                                "record_json IS NOT NULL", (run_id,))
-        return {r["dialog_id"]: r["status"] for r in rows}
+        return await self._read(queries.completed, run_id)
 
     async def records(self, run_id: str) -> list[dict[str, Any]]:
         """The dataset lines of the run's complete dialogs, in dataset order."""
-        rows = await self._rows(
-            "SELECT d.record_json FROM dialogs d JOIN seeds s USING (run_id, dialog_id) "
-            "WHERE d.run_id=? AND d.record_json IS NOT NULL ORDER BY s.position", (run_id,))
-        return [orjson.loads(r["record_json"]) for r in rows]
+        return [orjson.loads(text) for _, text in await self._read(queries.record_rows, run_id)]
 
     async def recorded_responses(self, run_id: str, dialog_id: str) -> dict[str, list[str]]:
         """Request hash -> the answers recorded for it in this dialog, in call order (replay's input)."""
-        out: dict[str, list[str]] = {}
-        for r in await self._rows("SELECT request_hash, response_text FROM llm_calls WHERE run_id=? AND "
-                                  "dialog_id=? ORDER BY seq", (run_id, dialog_id)):
-            out.setdefault(r["request_hash"], []).append(r["response_text"])
-        return out
+        return await self._read(queries.recorded_responses, run_id, dialog_id)
 
     async def call_totals(self, run_id: str) -> dict[str, float]:
-        """The run's model calls added up: ``calls``, ``input_tokens``, ``output_tokens``, ``retries``,
-        ``cost_usd``."""
-        rows = await self._rows(
-            "SELECT COUNT(*) calls, COALESCE(SUM(gen_ai_usage_input_tokens),0) input_tokens, "
-            "COALESCE(SUM(gen_ai_usage_output_tokens),0) output_tokens, COALESCE(SUM(retries),0) retries, "
-            "COALESCE(SUM(cost_usd),0) cost_usd FROM llm_calls WHERE run_id=?", (run_id,))
-        return dict(rows[0])
+        """The run's model calls added up (see :func:`engine.store.queries.call_totals`)."""
+        return await self._read(queries.call_totals, run_id)
 
     async def table(self, table: str, run_id: str, dialog_id: str | None = None) -> list[dict[str, Any]]:
-        """Rows of one per-dialog table (of one dialog when given), in event order."""
-        if table not in PER_DIALOG_TABLES and table not in ("seeds", "personas"):
-            raise ValueError(f"not a per-run table: {table!r}")
-        where, params = "run_id=?", [run_id]
-        if dialog_id is not None:
-            where, params = where + " AND dialog_id=?", [run_id, dialog_id]
-        order = {"dialogs": "started_at", "node_attempts": "started_at", "seeds": "position",
-                 "personas": "role"}.get(table, "seq")
-        return [dict(r) for r in await self._rows(f"SELECT * FROM {table} WHERE {where} ORDER BY {order}",
-                                                    params)]
+        """Rows of one per-run table (of one dialog when given), in event order."""
+        return await self._read(queries.table_rows, table, run_id, dialog_id)
 
 
 def _write_batch(con: sqlite3.Connection, rows: Sequence[Row]) -> None:
@@ -441,33 +342,3 @@ def _write_batch(con: sqlite3.Connection, rows: Sequence[Row]) -> None:
         raise
 
 
-def _run(r: sqlite3.Row) -> RunInfo:
-    return RunInfo(run_id=r["run_id"], status=r["status"], started_at=r["started_at"], ended_at=r["ended_at"],
-                   seed=r["seed"], backend=r["backend"], model=r["model"], n_dialogs=r["n_dialogs"],
-                   config=orjson.loads(r["config_json"]), note=r["note"])
-
-
-async def _prepare(db: aiosqlite.Connection) -> None:
-    # WAL must be switched on outside a transaction; NORMAL sync is durable across a killed process
-    # (WAL commits are atomic), only a power loss may drop the last transactions.
-    await db.execute("PRAGMA journal_mode=WAL")
-    await db.execute("PRAGMA synchronous=NORMAL")
-    await db.execute("PRAGMA busy_timeout=10000")
-    await db.execute("PRAGMA foreign_keys=OFF")
-
-
-async def _migrate(db: aiosqlite.Connection) -> None:
-    await db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                     "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-    cur = await db.execute("SELECT version FROM schema_migrations")
-    done = {r[0] for r in await cur.fetchall()}
-    newer = [v for v in done if v > SCHEMA_VERSION]
-    if newer:
-        raise sqlite3.DatabaseError(f"the database has schema version {max(newer)}, newer than this "
-                                    f"program's {SCHEMA_VERSION}; upgrade convrec-studio")
-    for version, name, sql in MIGRATIONS:
-        if version in done:
-            continue
-        # executescript commits first; the migration and its record go in one transaction.
-        await db.executescript(f"BEGIN;\n{sql}\nINSERT INTO schema_migrations VALUES "
-                               f"({version}, '{name}', '{_now()}');\nCOMMIT;")
