@@ -38,6 +38,7 @@ import anyio
 import structlog
 
 from engine.gateway import EndpointLimits, TokenBucket
+from engine.gateway.limits import Clock, Sleep
 
 __all__ = ["ClusterLimitStats", "ClusterLimits", "QuotaGate"]
 
@@ -63,13 +64,13 @@ class ClusterLimitStats:
 
 
 class _EndpointState:
-    def __init__(self, key: str, limits: EndpointLimits) -> None:
+    def __init__(self, key: str, limits: EndpointLimits, clock: Clock, sleep: Sleep) -> None:
         self.capacity = limits.max_concurrency
         self.buckets: dict[str, TokenBucket] = {}
         if limits.rpm:
-            self.buckets["requests"] = TokenBucket(limits.rpm)
+            self.buckets["requests"] = TokenBucket(limits.rpm, clock=clock, sleep=sleep)
         if limits.tpm:
-            self.buckets["tokens"] = TokenBucket(limits.tpm)
+            self.buckets["tokens"] = TokenBucket(limits.tpm, clock=clock, sleep=sleep)
         self.resume_at = float("-inf")
         self.freed = anyio.Event()
         self.stats = ClusterLimitStats(key)
@@ -81,8 +82,12 @@ class ClusterLimits:
     Every endpoint gets ``limits`` (the run's one set of scheduling options, as on one machine).
     """
 
-    def __init__(self, limits: EndpointLimits | dict[str, Any], *, shards: int = 1) -> None:
+    def __init__(self, limits: EndpointLimits | dict[str, Any], *, shards: int = 1,
+                 clock: Clock = time.monotonic, sleep: Sleep = anyio.sleep) -> None:
         self.limits = limits if isinstance(limits, EndpointLimits) else EndpointLimits(**limits)
+        # Injectable, as the gateway's: tests of pauses and buckets run on a fake clock.
+        self._clock = clock
+        self._sleep = sleep
         self.shards = max(1, shards)
         self._endpoints: dict[str, _EndpointState] = {}
         self._held: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -92,7 +97,7 @@ class ClusterLimits:
     def _endpoint(self, key: str) -> _EndpointState:
         ep = self._endpoints.get(key)
         if ep is None:
-            ep = self._endpoints[key] = _EndpointState(key, self.limits)
+            ep = self._endpoints[key] = _EndpointState(key, self.limits, self._clock, self._sleep)
         return ep
 
     def _available(self, ep: _EndpointState, holder: str, key: str) -> int:
@@ -108,7 +113,7 @@ class ClusterLimits:
         """Waits until a slot of ``key`` is free for ``holder``, then grants up to ``want``; how many."""
         ep = self._endpoint(key)
         s = ep.stats
-        started = time.monotonic()
+        started = self._clock()
         while (available := self._available(ep, holder, key)) < 1:
             if holder in self._closed:
                 return 0
@@ -120,15 +125,15 @@ class ClusterLimits:
         s.granted += n
         s.max_granted = max(s.max_granted, s.granted)
         s.grants += 1
-        s.waited_s += time.monotonic() - started
+        s.waited_s += self._clock() - started
         self._held[holder][key] += n
         return n
 
     async def draw(self, key: str, kind: Kind, amount: float) -> float:
         """Waits out a pause, then takes ``amount`` from the ``kind`` bucket of ``key``; ``amount``."""
         ep = self._endpoint(key)
-        while (left := ep.resume_at - time.monotonic()) > 0:
-            await anyio.sleep(left)
+        while (left := ep.resume_at - self._clock()) > 0:
+            await self._sleep(left)
         bucket = ep.buckets.get(kind)
         if bucket is not None:
             await bucket.take(amount)
@@ -158,12 +163,12 @@ class ClusterLimits:
     def pause(self, key: str, seconds: float) -> None:
         """Holds ``key`` back for ``seconds`` (a 429 with Retry-After, anywhere in the cluster)."""
         ep = self._endpoint(key)
-        ep.resume_at = max(ep.resume_at, time.monotonic() + seconds)
+        ep.resume_at = max(ep.resume_at, self._clock() + seconds)
         ep.stats.pauses += 1
 
     def pauses(self) -> dict[str, float]:
         """Seconds each paused endpoint has left (what the driver hands to every shard)."""
-        now = time.monotonic()
+        now = self._clock()
         return {k: ep.resume_at - now for k, ep in self._endpoints.items() if ep.resume_at > now}
 
     def stats(self) -> list[ClusterLimitStats]:
@@ -195,8 +200,11 @@ class QuotaGate:
 
     BLOCK_S = 0.25  # a rate draw covers this many seconds of the shard's share of the rate
 
-    def __init__(self, limiter: Any, holder: str, *, limits: EndpointLimits, shards: int) -> None:
+    def __init__(self, limiter: Any, holder: str, *, limits: EndpointLimits, shards: int,
+                 clock: Clock = time.monotonic, sleep: Sleep = anyio.sleep) -> None:
         self._limiter = limiter
+        self._clock = clock
+        self._sleep = sleep
         self.holder = holder
         self.counts_tokens = limits.tpm is not None
         self._rates: dict[str, float] = {k: v / 60.0 for k, v in (("requests", limits.rpm),
@@ -215,8 +223,8 @@ class QuotaGate:
 
     async def acquire(self, key: str, estimate: int) -> int:
         q = self._quota(key)
-        while (left := q.resume_at - time.monotonic()) > 0:
-            await anyio.sleep(left)
+        while (left := q.resume_at - self._clock()) > 0:
+            await self._sleep(left)
         await self._slot(key, q)
         try:
             if "requests" in self._rates:
@@ -242,7 +250,7 @@ class QuotaGate:
 
     def apply_pauses(self, pauses: dict[str, float]) -> None:
         """Pauses the driver read from the limiter (seconds left per endpoint key)."""
-        now = time.monotonic()
+        now = self._clock()
         for key, left in pauses.items():
             q = self._quota(key)
             q.resume_at = max(q.resume_at, now + left)
