@@ -3,7 +3,7 @@
 Run from the repository root:
     .venv/bin/python bench/bench_engine_openai.py [--dialogs 500] [--concurrency 500] [--keepalive N]
 
-bench/openai_server_proc.py starts tests/openai_server.py's OpenAITestServer (threaded http.server,
+bench/openai_server_proc.py starts tests/support/openai_server.py's OpenAITestServer (threaded http.server,
 keep-alive, Nagle off) in a child process; it answers each call with the scripted realizer's turn for
 the directive in the prompt, so dialogs pass the validators. The engine plays ``--dialogs`` sample-world
 dialogs with ``--concurrency`` live at once and the same endpoint concurrency, wired as ``engine.run``

@@ -223,3 +223,14 @@ def test_no_module_is_too_long(module: str) -> None:
     if rel in LONG_MODULES:
         return
     assert lines <= MAX_LINES, f"{rel} has {lines} lines (split it by what its parts hold)"
+
+
+def test_no_test_imports_another_test_module() -> None:
+    wrong = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            wrong += [f"{path.relative_to(ROOT)}:{node.lineno} imports {n}" for n in names
+                      if n.startswith("tests.") and n.split(".")[-1].startswith("test_")]
+    assert not wrong, "shared test code belongs in tests/support:\n" + "\n".join(wrong)

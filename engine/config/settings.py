@@ -204,7 +204,8 @@ class RunSettings(BaseModel):
         A setting the stored run lacks (a run recorded by an older version) keeps its default.
         """
         kept = {k: stored[k] for k in self.names(kept=True) if k in stored}
-        defaults = {k: self.model_fields[k].default for k in self.names(kept=True) if k not in stored}
+        fields = type(self).model_fields
+        defaults = {k: fields[k].default for k in self.names(kept=True) if k not in stored}
         return self.model_validate({**self.model_dump(), **defaults, **kept, "run_id": run_id})
 
     # -- what the settings mean for the parts of a run ----------------------------------------------------
