@@ -204,10 +204,14 @@ def _stem(token: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _lexicon() -> Mapping[str, float]:
+def _analyzer() -> Any:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    return SentimentIntensityAnalyzer().lexicon
+    return SentimentIntensityAnalyzer()
+
+
+def _lexicon() -> Mapping[str, float]:
+    return _analyzer().lexicon  # the one analyser's lexicon (building an analyser reads the file)
 
 
 _FUNCTION = frozenset(("a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by",
@@ -293,13 +297,6 @@ def mentioned_aspects(text: str, table: Iterable[AspectTerms], *, primary_only: 
 
 
 # -- sentiment --------------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _analyzer() -> Any:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    return SentimentIntensityAnalyzer()
-
-
 _NO_TROUBLE = re.compile(r"\b(?:no|zero|never(?: had)?(?: any)?|not (?:a|one|any)|without(?: any)?)\s+"
                          r"(?:real |major |big )?(?:issues?|problems?|complaints?|troubles?|regrets?)\b",
                          re.I)

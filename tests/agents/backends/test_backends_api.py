@@ -18,7 +18,8 @@ from profiling.errors import ConvRecError
 
 def test_exported_names_do_not_change_by_accident() -> None:
     assert sorted(backends.__all__) == [
-        "BackendConfig", "CallUsage", "FakeChatClient", "FakeHandler", "HeuristicCounter", "JsonMode",
+        "BackendConfig", "CallUsage", "ChatRequest", "Completion", "FakeChatClient", "FakeHandler",
+        "HeuristicCounter", "JsonMode",
         "ModelInfoConfig", "RecordingClient", "TiktokenCounter", "TokenCounter", "UsageListener",
         "count_messages", "make_client", "register_backend", "registered_kinds", "request_hash",
         "smollm2_gguf_path",
