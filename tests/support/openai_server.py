@@ -14,6 +14,9 @@ tests (issue #6) and fault tests (issue #11) build on these.
 A request is in flight from the moment its body is read until its answer starts going out (or the
 server drops it, or the client gives up on a hang): so ``max_in_flight`` is what a client's
 concurrency limit must bound, with no race between one answer's last bytes and the next request.
+A hung request whose client has gone is let go when the next request arrives, whoever notices first:
+a client frees its slot only after closing the connection it gave up on, so the count does not
+depend on how soon the hanging thread gets the CPU back.
 """
 
 from __future__ import annotations
@@ -99,6 +102,7 @@ class OpenAITestServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
+        self._hanging: set[_Handler] = set()  # handlers holding a hung request
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -142,6 +146,9 @@ class OpenAITestServer:
 
     def _enter(self, request: RecordedRequest) -> tuple[int, Fault | None]:
         with self._lock:
+            for handler in list(self._hanging):
+                if handler.client_gone():
+                    handler.let_go()
             self.requests.append(request)
             n = len(self.requests)
             self.in_flight += 1
@@ -151,10 +158,6 @@ class OpenAITestServer:
             with self._lock:
                 self.faults[fault.kind] = self.faults.get(fault.kind, 0) + 1
         return n, fault
-
-    def _leave(self) -> None:
-        with self._lock:
-            self.in_flight -= 1
 
     def _wait(self, seconds: float) -> None:
         self._stopping.wait(seconds)
@@ -205,27 +208,53 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _done(self) -> None:
         """This request is no longer in flight (once): called as its answer starts going out."""
-        if getattr(self, "_in_flight", False):
-            self._in_flight = False
-            self.owner._leave()
+        with self.owner._lock:
+            if getattr(self, "_in_flight", False):
+                self._in_flight = False
+                self.owner.in_flight -= 1
+
+    def client_gone(self) -> bool:
+        """Whether the client closed this connection (nothing read: a peek at the socket)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+
+    def let_go(self) -> None:
+        """The hung request's client gave up: no longer in flight, counted abandoned (once; under the
+        server's lock)."""
+        owner = self.owner
+        if self in owner._hanging:
+            owner._hanging.discard(self)
+            owner.abandoned += 1
+            if getattr(self, "_in_flight", False):
+                self._in_flight = False
+                owner.in_flight -= 1
 
     def _hang(self, seconds: float) -> bool:
         """Wait ``seconds`` (or until the server stops); False when the client closed the connection first."""
         deadline = time.monotonic() + seconds
-        while not self.owner._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
-            readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
-            if readable:
-                try:
-                    gone = self.connection.recv(1, socket.MSG_PEEK) == b""
-                except OSError:
-                    gone = True
-                if gone:  # the client gave up: the request is no longer in flight
-                    with self.owner._lock:
-                        self.owner.abandoned += 1
-                    self.close_connection = True
-                    return False
-                time.sleep(0.01)  # data without an answer read (not expected from one client): just wait
-        return True
+        with self.owner._lock:
+            self.owner._hanging.add(self)
+        try:
+            while not self.owner._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+                with self.owner._lock:
+                    if self not in self.owner._hanging:  # let go by the next request's arrival
+                        self.close_connection = True
+                        return False
+                readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+                if readable:
+                    if self.client_gone():  # the client gave up: the request is no longer in flight
+                        with self.owner._lock:
+                            self.let_go()
+                        self.close_connection = True
+                        return False
+                    time.sleep(0.01)  # data without an answer read (not expected from one client): wait
+            return True
+        finally:
+            with self.owner._lock:
+                self.owner._hanging.discard(self)
 
     def _answer(self, n: int, body: dict[str, Any] | None, fault: Fault | None) -> None:
         if self.path.rstrip("/") != "/v1/chat/completions":
