@@ -1,19 +1,7 @@
-"""The failures the agents package owns: model calls, backend set-up and dialog fidelity.
+"""The failures the agents package owns: model calls and backend set-up (the whole tree of ConvRecError
+is drawn once, in ARCHITECTURE.md, and checked by tests/test_errors.py).
 
-::
-
-    ConvRecError                        (profiling.errors)
-    ├── LLMError                        a model call failed
-    │   ├── RateLimited                 429: wait ``retry_after`` seconds (None: the server said nothing)
-    │   ├── LLMTimeout                  no answer within the time allowed
-    │   ├── LLMServerError              5xx, a dropped connection or an unreadable body: worth retrying
-    │   ├── LLMRequestRejected          4xx other than 429: the request itself is wrong, do not retry
-    │   ├── UnsupportedRequest          asked for tools/images/JSON the model or backend cannot do
-    │   └── BadOutput                   the model answered, but not in the form asked for
-    ├── BackendConfigError              a backend cannot be built (missing key variable, runtime, model file)
-    └── FidelityError                   a dialog cannot satisfy its validators
-
-``retryable`` on each LLM error tells the engine (issue #6) whether the same call may simply be tried
+``retryable`` on each LLM error tells the engine's gateway whether the same call may simply be tried
 again; ``BadOutput`` is not retryable as-is, because the executor retries it at the node level with
 the reasons in the prompt.
 """
@@ -27,7 +15,6 @@ from profiling.errors import ConvRecError
 __all__ = [
     "BackendConfigError",
     "BadOutput",
-    "FidelityError",
     "LLMError",
     "LLMRequestRejected",
     "LLMServerError",
@@ -83,7 +70,7 @@ class LLMRequestRejected(LLMError):
 
 
 class UnsupportedRequest(LLMError):
-    """Raised before sending when a request needs what the model or backend lacks (tools, images, JSON)."""
+    """Raised when a request needs what the model or backend lacks (tools, images, JSON); never sent."""
 
 
 class BadOutput(LLMError):
@@ -97,7 +84,3 @@ class BadOutput(LLMError):
 
 class BackendConfigError(ConvRecError):
     """Raised when a backend cannot be built: a missing API-key variable, runtime package or model file."""
-
-
-class FidelityError(ConvRecError):
-    """Raised when a dialog cannot satisfy its validators within its retries (names dialog and node)."""

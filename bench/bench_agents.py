@@ -85,7 +85,7 @@ async def bench_overhead(calls: int) -> str:
 
 
 def synthetic_contexts(n: int) -> Iterator[tuple[PlanContext, Catalog]]:
-    from tests.planner_strategies import rich_context
+    from tests.support.planner_strategies import rich_context
 
     for k in range(n):
         ctx = rich_context(key=f"{k:016x}")

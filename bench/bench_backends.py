@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.backends import BackendConfig, FakeChatClient, make_client, smollm2_gguf_path
 from profiling.errors import ConvRecError
-from tests.openai_server import OpenAITestServer
+from tests.support.openai_server import OpenAITestServer
 
 PROMPT = [SystemMessage(content="You are a helpful shopping assistant."),
           UserMessage(content="Describe, in detail, three gifts for someone who loves hiking and why.",

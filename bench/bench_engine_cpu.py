@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.backends import FakeChatClient
 from agents.validators import default_validators
-from engine.trace_store import TraceStore
+from engine.store import TraceStore
 from profiling.errors import ConvRecError
 
 
@@ -161,9 +161,9 @@ _PARTS = [
     ("agents: autogen on_messages (includes the model call)", "agents/autogen_adapter.py", "run"),
     ("gateway create (includes the model call)", "engine/gateway.py", "create"),
     ("fake model (realizer)", "agents/backends/fake.py", "create"),
-    ("trace store writer (main-thread part)", "engine/trace_store.py", "_writer"),
-    ("trace events built (executor emit)", "engine/executor.py", "emit"),
-    ("dataset line (dialog_record)", "engine/records.py", "dialog_record"),
+    ("trace store writer (main-thread part)", "engine/store/trace_store.py", "_writer"),
+    ("trace events built (executor emit)", "engine/core/executor.py", "emit"),
+    ("dataset line (dialog_record)", "engine/core/records.py", "dialog_record"),
 ]
 
 

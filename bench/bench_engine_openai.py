@@ -3,7 +3,7 @@
 Run from the repository root:
     .venv/bin/python bench/bench_engine_openai.py [--dialogs 500] [--concurrency 500] [--keepalive N]
 
-bench/openai_server_proc.py starts tests/openai_server.py's OpenAITestServer (threaded http.server,
+bench/openai_server_proc.py starts tests/support/openai_server.py's OpenAITestServer (threaded http.server,
 keep-alive, Nagle off) in a child process; it answers each call with the scripted realizer's turn for
 the directive in the prompt, so dialogs pass the validators. The engine plays ``--dialogs`` sample-world
 dialogs with ``--concurrency`` live at once and the same endpoint concurrency, wired as ``engine.run``
@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agents.backends import BackendConfig
 from agents.backends.openai_backend import OpenAIBackend
 from agents.backends.wire import to_chat_dicts
-from engine.trace_store import TraceStore, single_error
+from engine.store import TraceStore, single_error
 from profiling.errors import ConvRecError
 
 KEY_ENV = "CONVREC_BENCH_OPENAI_KEY"

@@ -99,7 +99,7 @@ def main() -> None:
 
 
 async def _limiter_rate(n: int, callers: int) -> float:
-    from engine.cluster_limits import ClusterLimits
+    from engine.cluster.limits import ClusterLimits
 
     limiter = ray.remote(num_cpus=0, max_concurrency=10_000)(ClusterLimits).remote({"max_concurrency": 64})
     await limiter.stats.remote()  # started

@@ -22,7 +22,7 @@ live: 10,000 dialogs live at once, their model calls bounded by the endpoint lim
 (``--llm-concurrency``, as a real server would be). Peak RSS (sampled /proc and ru_maxrss), and the
 event-loop lag: a task sleeps 10 ms in a loop and records how late it wakes.
 
-``--fast-acquire [--yield-every N]`` prototypes a change to engine/scheduler.py (patched in for the
+``--fast-acquire [--yield-every N]`` prototypes a change to engine/core/scheduler.py (patched in for the
 run, nothing else changes): anyio's Semaphore yields to the loop once per slot it grants, so a busy
 loop starts (and refills) one dialog per iteration; with ``fast_acquire=True`` it yields only when it
 waits for a slot, and ``--yield-every N`` adds a checkpoint after every N starts so that starting
@@ -60,8 +60,8 @@ from machine import load_note
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.dialog_inputs import PreparedDialogs
-from engine.trace_store import TraceStore, single_error
+from engine.core.dialog_inputs import PreparedDialogs
+from engine.store import TraceStore, single_error
 from profiling.corpus import Corpus
 from profiling.errors import ConvRecError
 
@@ -300,7 +300,7 @@ class _StartSemaphore:
 
 
 class _PrototypeAnyio:
-    """anyio as engine.scheduler sees it, except for Semaphore (a prototype of a scheduler change)."""
+    """anyio as engine.core.scheduler sees it, except for Semaphore (a prototype of a scheduler change)."""
 
     def __init__(self, every: int) -> None:
         self._every = every
@@ -315,9 +315,9 @@ class _PrototypeAnyio:
 def _patch_scheduler_semaphore(every: int) -> None:
     # DialogScheduler.run calls anyio.Semaphore(limit), whose acquire yields to the loop once per
     # acquired slot: under a busy loop the scheduler starts one dialog per loop iteration.
-    import engine.scheduler
+    import engine.core.scheduler
 
-    engine.scheduler.anyio = _PrototypeAnyio(every)  # type: ignore[assignment]
+    engine.core.scheduler.anyio = _PrototypeAnyio(every)  # type: ignore[assignment]
 
 
 def _ints(text: str) -> list[int]:

@@ -24,10 +24,10 @@ from machine import load_note
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.export import FORMATS, export_run
-from engine.quality import run_quality, sentiment_trajectories
-from engine.report_html import render_report
-from engine.run_data import read_run, read_trace_rows
+from engine.outputs import FORMATS, export_run
+from engine.outputs.quality import run_quality, sentiment_trajectories
+from engine.outputs.report_html import render_report
+from engine.store.reader import read_run, read_trace_rows
 
 
 def best(repeat: int, step: Callable[[], Any]) -> tuple[float, Any]:

@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.backends import BackendConfig, make_client
 from agents.validators import default_validators
-from engine.dialog_inputs import prepare_dialog_set
-from engine.events import LLMCallRecorded, MemorySink
-from engine.executor import DialogResult
+from engine.core.dialog_inputs import prepare_dialog_set
+from engine.core.events import LLMCallRecorded, MemorySink
+from engine.core.executor import DialogResult
 from profiling.errors import ConvRecError
 from profiling.sample_world import load_sample_world
 

@@ -2,19 +2,17 @@
 
 Run from the repository root:
     .venv/bin/python bench/bench_trace_store.py [--seconds 10] [--dialogs 100] [--world default|small]
-        [--prototype] [--profile]
+        [--profile]
 
 Events come from real dialogs: ``--dialogs`` sample-world seeds played by the engine's executor on the
-scripted backend into a MemorySink. They are then replayed into ``TraceStore`` (engine.trace_store:
+scripted backend into a MemorySink. They are then replayed into ``TraceStore`` (engine.store.trace_store:
 the writer task, batched transactions, WAL, synchronous=NORMAL) again and again, each copy under new
 dialog ids, for at least ``--seconds``; the figure is rows committed per second of wall time, the
 producer (copying events with their new ids, in the same event loop, as the executor emits them)
 included. It also prints what SQLite alone does with the same rows (plain sqlite3, one executemany
 per statement run, one transaction per batch of the same size), which bounds what the store can reach.
 
-``--prototype`` also runs bench/trace_store_fast.py: the same store with its writer changed to run
-each whole transaction in one worker-thread hop (see that file); ``--profile`` prints the main
-thread's cProfile of the store run.
+``--profile`` prints the main thread's cProfile of the store run.
 """
 
 from __future__ import annotations
@@ -38,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.scripted import ScriptedClient
 from agents.validators import default_validators
-from engine.events import MemorySink, TraceEvent
-from engine.store_schema import MIGRATIONS, Row, event_rows
-from engine.trace_store import TraceStore
+from engine.core.events import MemorySink, TraceEvent
+from engine.store import TraceStore
+from engine.store.schema import MIGRATIONS, Row, event_rows
 from profiling.errors import ConvRecError
 
 
@@ -172,10 +170,6 @@ async def bench(args: argparse.Namespace) -> list[str]:
     lines.append(f"producer (bench): copying an event under a new dialog id costs {producer * 1e6:.1f} µs "
                  "(measured apart; subtracted below to give the store's own CPU)")
     classes: list[type[TraceStore]] = [TraceStore]
-    if args.prototype:
-        from trace_store_fast import FastTraceStore
-
-        classes.append(FastTraceStore)
     with tempfile.TemporaryDirectory() as tmp:
         for k, cls in enumerate(classes):
             db = Path(tmp) / f"store{k}.db"
@@ -192,8 +186,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=10.0, help="seconds of sustained writing (default: 10)")
     p.add_argument("--dialogs", type=int, default=100,
                    help="scripted dialogs whose events are replayed (default: 100)")
-    p.add_argument("--prototype", action="store_true",
-                   help="also measure bench/trace_store_fast.py's one-hop writer (default: off)")
     p.add_argument("--profile", action="store_true", help="print the main thread's profile (default: off)")
     add_world_arguments(p, distinct=None)
     args = p.parse_args(argv)

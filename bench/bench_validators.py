@@ -5,7 +5,7 @@ the scripted realizer, and runs every rule validator on every node attempt:
 
 - clean: the share of node attempts each validator fails (all of them false positives, as far as
   the scripted realizer is faithful: read the printed examples), and dialogs with no failure at all;
-- per planted fault (tests/fault_clients.py, around the same realizer): of the node attempts the
+- per planted fault (tests/support/fault_clients.py, around the same realizer): of the node attempts the
   fault corrupted, the share its expected validator caught, and the share where some OTHER
   validator failed too;
 - milliseconds of validation per node attempt.
@@ -37,10 +37,10 @@ from agents.scripted import ScriptedClient
 from agents.system_agent import SystemAgent
 from agents.user_agent import UserAgent
 from agents.validators import default_validators, run_validators
-from engine.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
+from engine.core.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
 from profiling.errors import ConvRecError
 from profiling.sample_world import load_sample_world
-from tests.fault_clients import EXPECTED, FAULTS, Fault, FaultyClient, play_plan, validation_inputs
+from tests.support.fault_clients import EXPECTED, FAULTS, Fault, FaultyClient, play_plan, validation_inputs
 
 PERSONAS = (("default", "default"), ("terse", "concise"), ("chatty", "explanatory"),
             ("expert", "enthusiastic"), ("indecisive", "default"), ("budget_minded", "concise"))

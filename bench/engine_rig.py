@@ -34,12 +34,12 @@ from agents.directive import parse_directive
 from agents.personas import load_persona
 from agents.scripted import realise
 from agents.validators import default_validators
-from engine.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
-from engine.executor import DialogResult
+from engine.core.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
+from engine.core.executor import DialogResult
+from engine.core.records import dialog_record
+from engine.core.scheduler import DialogScheduler
 from engine.gateway import EndpointLimits, EndpointRegistry
-from engine.records import dialog_record
-from engine.scheduler import DialogScheduler
-from engine.trace_store import RunInfo, SeedRow, TraceStore
+from engine.store import RunInfo, SeedRow, TraceStore
 from profiling.corpus import Corpus
 from profiling.errors import ConvRecError
 from profiling.pipeline import ProfilingConfig
@@ -47,7 +47,7 @@ from profiling.pipeline import ProfilingConfig
 __all__ = ["ModelClock", "Played", "TimedValidator", "add_world_arguments", "clone_inputs", "engine_play",
            "fake_model", "load_dialogs", "machine", "peak_rss_mib", "rss_mib", "scripted_answer"]
 
-# The small world of tests/test_engine_run.py (stage 1 takes seconds on it); "default" is the full
+# The small world of tests/engine/test_engine_run.py (stage 1 takes seconds on it); "default" is the full
 # sample world (profiles cached after the first use, a minute or two cold).
 SMALL_WORLD = {"seed": 3, "n_items": 60, "n_users": 90, "n_reviews": 2200, "n_aspects": 14}
 
@@ -87,7 +87,7 @@ def add_world_arguments(p: argparse.ArgumentParser, *, distinct: int | None) -> 
     """--world and (unless ``distinct`` is None) --distinct: where the planned dialogs come from."""
     p.add_argument("--world", choices=("default", "small"), default="default",
                    help="sample world: default (15,000 reviews; stage 1 cached after the first use) or small "
-                   "(the 2,200-review world of tests/test_engine_run.py) (default: default)")
+                   "(the 2,200-review world of tests/engine/test_engine_run.py) (default: default)")
     if distinct is None:
         return
     p.add_argument("--distinct", type=int, default=distinct,

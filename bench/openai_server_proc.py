@@ -1,4 +1,5 @@
-"""Runs tests/openai_server.py's OpenAITestServer in its own process, answering like the scripted backend.
+"""Runs tests/support/openai_server.py's OpenAITestServer in its own process, answering like the scripted
+backend.
 
     .venv/bin/python bench/openai_server_proc.py [--backlog 1024]
 
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.directive import parse_directive
 from agents.scripted import realise
-from tests.openai_server import OpenAITestServer, _Server
+from tests.support.openai_server import OpenAITestServer, _Server
 
 
 def scripted_body_answer(body: dict[str, Any]) -> str:

@@ -4,7 +4,7 @@ The scripted backend is deterministic and every dialog is played independently, 
 is the same whether a run plays it among all seeds or alone: this plays only the seeds a bench needs,
 with the engine's settings for ``--backend scripted`` (run seed 0, default personas, the sampling
 planner, every rule validator, 4 attempts per node, the realizer's directive embedded), and writes each
-one as the dataset line ``engine.records.dialog_record`` makes, appended to a cache file so a rerun
+one as the dataset line ``engine.core.records.dialog_record`` makes, appended to a cache file so a rerun
 plays nothing twice. Seeds that cannot be planned are recorded as such and yield no dialog.
 """
 
@@ -21,9 +21,9 @@ from rich.progress import Progress
 from agents.catalog import Catalog
 from agents.scripted import ScriptedClient
 from agents.validators import default_validators
-from engine.dialog_inputs import DialogInput, PreparedDialogs
-from engine.events import MemorySink, TickClock
-from engine.records import dialog_record
+from engine.core.dialog_inputs import DialogInput, PreparedDialogs
+from engine.core.events import MemorySink, TickClock
+from engine.core.records import dialog_record
 from planners.context import PlanContext
 from planners.errors import PlanError
 from planners.sampler import PlanConfig, SamplingPlanner

@@ -5,7 +5,8 @@ history (strictly before the target, as the seed cut it) and the dialog context,
 turns before the target is first put on the table. The cut is the earliest of
 
 - the first turn of a ``recommend_target`` node (the node that names the target), and
-- the first turn whose text contains the target's title as whole words (case-insensitive),
+- the first turn that names the target: its whole title or its brand and model words, the way the
+  validators read a mention (:mod:`agents.validators.mentions`),
 
 so neither the naming turn nor anything after it, nor an earlier slip that names the target, reaches
 the model. Only ``status == "accepted"`` lines are examples; unknown fields are ignored.
@@ -13,8 +14,6 @@ the model. Only ``status == "accepted"`` lines are examples; unknown fields are 
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from agents.validators.mentions import names_item
 from profiling.errors import DataError
 
 __all__ = [
@@ -110,19 +110,12 @@ class ItemCatalog:
         return cls(titles=dict(sorted(titles.items())))
 
 
-def _title_pattern(title: str) -> re.Pattern[str] | None:
-    words = re.findall(r"\w+", title.lower())
-    if not words:
-        return None
-    return re.compile(r"(?<!\w)" + r"\W+".join(map(re.escape, words)) + r"(?!\w)", re.IGNORECASE)
-
-
-def dialog_context(turns: Sequence[Turn], target_title: str | None) -> list[Turn]:
-    """The turns before the recommendation: cut at the recommend node or the first mention of the title."""
-    pattern = _title_pattern(target_title) if target_title else None
+def dialog_context(turns: Sequence[Turn], target_title: str | None, others: Sequence[str] = ()) -> list[Turn]:
+    """The turns before the recommendation: cut at the recommend node or the first turn naming the target
+    (:func:`agents.validators.mentions.names_item`, the ``others`` titles cut out first)."""
     out: list[Turn] = []
     for t in turns:
-        if t.node == RECOMMEND_NODE or (pattern is not None and pattern.search(t.text)):
+        if t.node == RECOMMEND_NODE or (target_title and names_item(t.text, target_title, others)):
             break
         out.append(t)
     return out
@@ -174,7 +167,7 @@ def examples_from_records(records: Iterable[DialogRecord | dict[str, Any]]) -> l
         rec = r if isinstance(r, DialogRecord) else parse_record(r, line=k + 1)
         if rec.status != "accepted":
             continue
-        ctx = dialog_context(rec.turns, rec.target.title)
+        ctx = dialog_context(rec.turns, rec.target.title, [n.title for n in rec.negatives])
         out.append(
             Example(
                 dialog_id=rec.dialog_id,
@@ -196,8 +189,3 @@ def split_examples(examples: Sequence[Example]) -> dict[str, list[Example]]:
         if e.split in out:
             out[e.split].append(e)
     return out
-
-
-def split_counts(examples: Sequence[Example]) -> Counter[str]:
-    """How many examples each split holds."""
-    return Counter(str(e.split) for e in examples)

@@ -1,12 +1,5 @@
-"""The recommender's failures, all under :class:`profiling.errors.ConvRecError`::
-
-ConvRecError
-├── DataError (profiling)      a dataset line is unusable (names file, line and field)
-└── RecommenderError           recommender: a model cannot be trained, saved, loaded or asked
-    ├── EmptySplitError        a split needed for training or evaluation has no accepted dialog
-    ├── CheckpointError        a checkpoint folder is missing, incomplete or of another version
-    └── UnknownModelError      a model name that is not one of the five
-"""
+"""The recommender's failures, under :class:`RecommenderError` (a bad dataset line is a
+:class:`profiling.errors.DataError`). The whole tree of ConvRecError is drawn once, in ARCHITECTURE.md."""
 
 from __future__ import annotations
 
@@ -28,4 +21,4 @@ class CheckpointError(RecommenderError):
 
 
 class UnknownModelError(RecommenderError):
-    """Raised for a model name other than cross, fusion, history, dialog or popularity."""
+    """Raised when a model name is not one of cross, fusion, history, dialog or popularity."""

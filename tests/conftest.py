@@ -1,4 +1,5 @@
-"""Shared test set-up: a clean environment so a developer's shell never changes a result."""
+"""Shared test set-up: a clean environment so a developer's shell never changes a result, and the one
+session-wide cache folder."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ from collections.abc import Iterator
 
 import pytest
 
+# Fixtures shared by test folders (a llama.cpp server); helpers are plain imports from tests.support.
+pytest_plugins = ["tests.support.servers"]
+
 
 @pytest.fixture(scope="session", autouse=True)
-def _session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    # Session- and module-scoped fixtures run before any function-scoped one: set the cache folder
-    # here too, so no fixture ever writes into the developer's real cache.
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The session's cache folder (sample worlds, stage-1 profiles, encoders), for every fixture.
+
+    Session- and module-scoped fixtures run before any function-scoped one: the folder is set here
+    too, so no fixture ever writes into the developer's real cache. A module fixture that reads the
+    cache asks for this fixture by name to say so.
+    """
     mp = pytest.MonkeyPatch()
     mp.setenv("CONVREC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
     yield

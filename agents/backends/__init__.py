@@ -3,7 +3,7 @@
 Heavy dependencies (openai, llama_cpp, tiktoken) load when a backend is built, not on import.
 """
 
-from agents.backends.base import RecordingClient, UsageListener
+from agents.backends.base import ChatRequest, Completion, RecordingClient, UsageListener
 from agents.backends.config import BackendConfig, JsonMode, ModelInfoConfig, smollm2_gguf_path
 from agents.backends.factory import make_client, register_backend, registered_kinds
 from agents.backends.fake import FakeChatClient, FakeHandler
@@ -13,6 +13,8 @@ from agents.backends.usage import CallUsage, request_hash
 __all__ = [
     "BackendConfig",
     "CallUsage",
+    "ChatRequest",
+    "Completion",
     "FakeChatClient",
     "FakeHandler",
     "HeuristicCounter",

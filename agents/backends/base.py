@@ -1,15 +1,21 @@
 """RecordingClient: the ChatCompletionClient plumbing every ConvRec backend shares.
 
-Usage totals, a per-call :class:`CallUsage` log with listeners (the engine's trace hook), model info,
-request checks and token counting live here; a backend implements only ``_complete`` (and streaming).
+``create`` and ``create_stream`` (autogen's signatures), usage totals, a per-call :class:`CallUsage`
+log with listeners (the engine's trace hook), model info, request checks and token counting live
+here, once. A backend implements one method, ``_complete(request) -> Completion``: ask the model,
+return its text and the usage it reported. A backend that can stream also sets ``streams = True``
+and implements ``_stream`` (text pieces, then the Completion). A wrapper around another client (the
+engine's gateway, the replay client, test fault planters) implements ``_create(request)`` instead,
+forwarding with :meth:`ChatRequest.send`; the wrapped client records the usage.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import structlog
 from autogen_core import CancellationToken
@@ -30,7 +36,7 @@ from agents.backends.usage import CallUsage, request_hash
 from agents.backends.wire import JsonOutput, check_json_output
 from agents.errors import UnsupportedRequest
 
-__all__ = ["RecordingClient", "UsageListener"]
+__all__ = ["ChatRequest", "Completion", "RecordingClient", "UsageListener"]
 
 log = structlog.get_logger(__name__)
 
@@ -39,10 +45,41 @@ UsageListener = Callable[[CallUsage], None]
 _RECENT_CALLS = 1024
 
 
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """The arguments of one ``create`` call, as a backend or a wrapper receives them."""
+
+    messages: Sequence[LLMMessage]
+    tools: Sequence[Tool | ToolSchema] = ()
+    tool_choice: Tool | Literal["auto", "required", "none"] = "auto"
+    json_output: JsonOutput = None
+    extra_create_args: Mapping[str, Any] = field(default_factory=dict)
+    cancellation_token: CancellationToken | None = None
+
+    async def send(self, client: ChatCompletionClient) -> CreateResult:
+        """The same call made on ``client`` (what a wrapper does with the client it wraps)."""
+        return await client.create(self.messages, tools=self.tools, tool_choice=self.tool_choice,
+                                   json_output=self.json_output, extra_create_args=self.extra_create_args,
+                                   cancellation_token=self.cancellation_token)
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What the model answered: the text, why it stopped, and the usage it reported (None: not reported)."""
+
+    content: str
+    finish: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    response_model: str | None = None
+    tokens_estimated: bool = False
+
+
 class RecordingClient(ChatCompletionClient):
     """Base of our backends: records usage per call and checks what the model can be asked for."""
 
     provider: str = "unknown"
+    streams: ClassVar[bool] = False  # True: _stream yields the answer as the model writes it
 
     def __init__(self, config: BackendConfig, counter: TokenCounter) -> None:
         self._config = config
@@ -93,6 +130,10 @@ class RecordingClient(ChatCompletionClient):
         if isinstance(json_output, type) and not info.structured_output:
             raise UnsupportedRequest("model_info says this model has no structured output", model=model)
 
+    def hash_request(self, request: ChatRequest) -> str:
+        """The request's hash under this client's config (what replay matches, what seeds backoff)."""
+        return self._hash(request.messages, request.json_output, request.extra_create_args)
+
     def _hash(self, messages: Sequence[LLMMessage], json_output: JsonOutput,
               extra_create_args: Mapping[str, Any]) -> str:
         c = self._config
@@ -141,7 +182,61 @@ class RecordingClient(ChatCompletionClient):
         for listener in self._listeners:
             listener(usage)
 
+    # --- what a backend or a wrapper implements ---------------------------------------------
+
+    async def _complete(self, request: ChatRequest) -> Completion:
+        """Ask the model (a backend's one method; the request is already checked)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither _complete nor _create")
+
+    def _stream(self, request: ChatRequest) -> AsyncIterator[str | Completion]:
+        """Text pieces as the model writes them, then the Completion (backends with ``streams``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not stream")
+
+    async def _create(self, request: ChatRequest) -> CreateResult:
+        """One call: check it, ask the model, record the usage (a wrapper overrides this to forward)."""
+        self._check_request(request.messages, request.tools, request.json_output)
+        req_hash = self.hash_request(request)
+        started = time.perf_counter()
+        done = await self._complete(request)
+        return self._completed(request, done, started, req_hash)
+
+    def _completed(self, request: ChatRequest, done: Completion, started: float, req_hash: str
+                   ) -> CreateResult:
+        return self._finish(messages=request.messages, content=done.content, finish=done.finish,
+                            input_tokens=done.input_tokens, output_tokens=done.output_tokens, started=started,
+                            req_hash=req_hash, response_model=done.response_model,
+                            json_output=request.json_output, tokens_estimated=done.tokens_estimated)
+
+    async def _create_stream(self, request: ChatRequest) -> AsyncIterator[str | CreateResult]:
+        if not self.streams:
+            # The whole answer through create (a wrapper's retries would repeat a half-streamed text;
+            # a subclass may still override create itself).
+            result = await request.send(self)
+            if isinstance(result.content, str) and result.content:
+                yield result.content
+            yield result
+            return
+        self._check_request(request.messages, request.tools, request.json_output)
+        req_hash = self.hash_request(request)
+        started = time.perf_counter()
+        async for piece in self._stream(request):
+            yield piece if isinstance(piece, str) else self._completed(request, piece, started, req_hash)
+
     # --- ChatCompletionClient ---------------------------------------------------------------
+
+    async def create(
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = (),
+        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+    ) -> CreateResult:
+        """The model's answer, its usage recorded (see the module docstring for who implements what)."""
+        return await self._create(ChatRequest(messages, tools, tool_choice, json_output, extra_create_args,
+                                              cancellation_token))
 
     async def create_stream(
         self,
@@ -153,12 +248,11 @@ class RecordingClient(ChatCompletionClient):
         extra_create_args: Mapping[str, Any] = {},
         cancellation_token: CancellationToken | None = None,
     ) -> AsyncGenerator[str | CreateResult, None]:
-        """Text chunks, then the CreateResult. Subclasses that can stream override this."""
-        result = await self.create(messages, tools=tools, tool_choice=tool_choice, json_output=json_output,
-                                   extra_create_args=extra_create_args, cancellation_token=cancellation_token)
-        if isinstance(result.content, str) and result.content:
-            yield result.content
-        yield result
+        """Text chunks, then the CreateResult (the whole answer at once unless the backend streams)."""
+        request = ChatRequest(messages, tools, tool_choice, json_output, extra_create_args,
+                              cancellation_token)
+        async for item in self._create_stream(request):
+            yield item
 
     def actual_usage(self) -> RequestUsage:
         return self._actual

@@ -9,16 +9,11 @@ Usage is recorded like any backend's, with tokens counted by :class:`HeuristicCo
 from __future__ import annotations
 
 import inspect
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Sequence
 
-from autogen_core import CancellationToken
 from autogen_core.models import CreateResult, LLMMessage
-from autogen_core.tools import Tool, ToolSchema
-from pydantic import BaseModel
 
-from agents.backends.base import RecordingClient
+from agents.backends.base import ChatRequest, Completion, RecordingClient
 from agents.backends.config import BackendConfig
 from agents.backends.tokens import HeuristicCounter, TokenCounter
 from agents.errors import UnsupportedRequest
@@ -41,35 +36,18 @@ class FakeChatClient(RecordingClient):
         self._handler = handler
         self.requests: list[list[LLMMessage]] = []
 
-    async def create(
-        self,
-        messages: Sequence[LLMMessage],
-        *,
-        tools: Sequence[Tool | ToolSchema] = (),
-        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
-        json_output: bool | type[BaseModel] | None = None,
-        extra_create_args: Mapping[str, Any] = {},
-        cancellation_token: CancellationToken | None = None,
-    ) -> CreateResult:
-        self._check_request(messages, tools, json_output)
-        started = time.perf_counter()
-        self.requests.append(list(messages))
-        answer = self._handler(messages)
+    async def _complete(self, request: ChatRequest) -> Completion:
+        self.requests.append(list(request.messages))
+        answer = self._handler(request.messages)
         if inspect.isawaitable(answer):
             answer = await answer
-        req_hash = self._hash(messages, json_output, extra_create_args)
         if isinstance(answer, CreateResult):
             if not isinstance(answer.content, str):
                 raise UnsupportedRequest("a fake answer must be text (tool calls are not supported)",
                                          model=self._config.model)
-            return self._finish(
-                messages=messages, content=answer.content, finish=answer.finish_reason,
-                input_tokens=answer.usage.prompt_tokens, output_tokens=answer.usage.completion_tokens,
-                started=started, req_hash=req_hash, response_model=self._config.model,
-                json_output=json_output)
-        return self._finish(messages=messages, content=answer, finish="stop", input_tokens=None,
-                            output_tokens=None, started=started, req_hash=req_hash,
-                            response_model=self._config.model, json_output=json_output)
+            return Completion(answer.content, answer.finish_reason, answer.usage.prompt_tokens,
+                              answer.usage.completion_tokens, self._config.model)
+        return Completion(answer, "stop", response_model=self._config.model)
 
     async def close(self) -> None:
         """Nothing to release."""

@@ -18,17 +18,14 @@ Known limit: a cancelled ``create`` finishes its generation in the thread before
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
 
 import anyio
-from autogen_core import CancellationToken
-from autogen_core.models import CreateResult, LLMMessage
+from autogen_core.models import LLMMessage
 from autogen_core.tools import Tool, ToolSchema
-from pydantic import BaseModel
 
-from agents.backends.base import RecordingClient
+from agents.backends.base import ChatRequest, Completion, RecordingClient
 from agents.backends.config import BackendConfig, smollm2_gguf_path
 from agents.backends.wire import JsonOutput, finish_reason, response_format, to_chat_dicts
 from agents.errors import BackendConfigError, LLMRequestRejected, UnsupportedRequest
@@ -57,6 +54,7 @@ class LocalBackend(RecordingClient):
     """A ChatCompletionClient over an in-process llama.cpp model."""
 
     provider = "llama_cpp"
+    streams = True
 
     def __init__(self, config: BackendConfig) -> None:
         try:
@@ -94,7 +92,7 @@ class LocalBackend(RecordingClient):
         """Load the model now, in a worker thread (otherwise the first call does it)."""
         await anyio.to_thread.run_sync(self._loaded, limiter=self._slot)
 
-    def _complete(self, kwargs: dict[str, Any]) -> Any:
+    def _complete_sync(self, kwargs: dict[str, Any]) -> Any:
         """llama.cpp's answer (a dict, or an iterator of chunks when streaming); call under ``_slot``."""
         llama = self._loaded()
         # Forget the previous call's tokens: reusing a shared prompt prefix from the KV cache changes
@@ -130,57 +128,32 @@ class LocalBackend(RecordingClient):
         kwargs.update(extra_create_args)
         return kwargs
 
-    async def create(
-        self,
-        messages: Sequence[LLMMessage],
-        *,
-        tools: Sequence[Tool | ToolSchema] = (),
-        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
-        json_output: bool | type[BaseModel] | None = None,
-        extra_create_args: Mapping[str, Any] = {},
-        cancellation_token: CancellationToken | None = None,
-    ) -> CreateResult:
-        self._check_request(messages, tools, json_output)
-        kwargs = self._kwargs(messages, json_output, extra_create_args)
-        req_hash = self._hash(messages, json_output, extra_create_args)
-        started = time.perf_counter()
-        result = await anyio.to_thread.run_sync(self._complete, kwargs, limiter=self._slot)
+    async def _complete(self, request: ChatRequest) -> Completion:
+        kwargs = self._kwargs(request.messages, request.json_output, request.extra_create_args)
+        result = await anyio.to_thread.run_sync(self._complete_sync, kwargs, limiter=self._slot)
         choice = result["choices"][0]
         usage = result.get("usage") or {}
-        return self._finish(
-            messages=messages, content=choice["message"].get("content") or "",
-            finish=finish_reason(choice.get("finish_reason")),
-            input_tokens=usage.get("prompt_tokens"), output_tokens=usage.get("completion_tokens"),
-            started=started, req_hash=req_hash, response_model=self._config.model, json_output=json_output)
+        return Completion(choice["message"].get("content") or "", finish_reason(choice.get("finish_reason")),
+                          usage.get("prompt_tokens"), usage.get("completion_tokens"), self._config.model)
 
-    async def create_stream(
-        self,
-        messages: Sequence[LLMMessage],
-        *,
-        tools: Sequence[Tool | ToolSchema] = (),
-        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
-        json_output: bool | type[BaseModel] | None = None,
-        extra_create_args: Mapping[str, Any] = {},
-        cancellation_token: CancellationToken | None = None,
-    ) -> AsyncGenerator[str | CreateResult, None]:
-        """Text pieces as llama.cpp generates them, then the CreateResult.
+    async def _stream(self, request: ChatRequest) -> AsyncIterator[str | Completion]:
+        """Text pieces as llama.cpp generates them, then the Completion.
 
         Each step of llama.cpp's generator runs in a worker thread (one hop per token, ~0.1 ms against
         ~10 ms of generation), while this task holds the model's slot for the whole stream.
         llama.cpp reports no usage when streaming: tokens are counted with the GGUF's tokenizer
         afterwards and labelled estimated (the re-tokenized answer can differ by a token).
         """
-        self._check_request(messages, tools, json_output)
-        kwargs = self._kwargs(messages, json_output, extra_create_args) | {"stream": True}
-        req_hash = self._hash(messages, json_output, extra_create_args)
-        started = time.perf_counter()
+        kwargs = self._kwargs(request.messages, request.json_output, request.extra_create_args)
+        kwargs["stream"] = True
+        token = request.cancellation_token
         parts: list[str] = []
         finish = "unknown"
         async with self._slot:
-            chunks = await anyio.to_thread.run_sync(self._complete, kwargs)
+            chunks = await anyio.to_thread.run_sync(self._complete_sync, kwargs)
             try:
                 while (chunk := await anyio.to_thread.run_sync(self._next, chunks)) is not None:
-                    if cancellation_token is not None and cancellation_token.is_cancelled():
+                    if token is not None and token.is_cancelled():
                         raise anyio.get_cancelled_exc_class()
                     choice = chunk["choices"][0]
                     if text := choice["delta"].get("content"):
@@ -191,10 +164,8 @@ class LocalBackend(RecordingClient):
             finally:
                 chunks.close()
         content = "".join(parts)
-        yield self._finish(messages=messages, content=content, finish=finish,
-                           input_tokens=self.count_tokens(messages),
-                           output_tokens=self._counter.count(content), started=started, req_hash=req_hash,
-                           response_model=self._config.model, json_output=json_output, tokens_estimated=True)
+        yield Completion(content, finish, self.count_tokens(request.messages), self._counter.count(content),
+                         self._config.model, tokens_estimated=True)
 
     def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = ()) -> int:
         """Exact prompt tokens: the GGUF's chat template rendered and tokenized as llama.cpp does."""

@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import time
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from autogen_core import CancellationToken
-from autogen_core.models import CreateResult, LLMMessage
-from autogen_core.tools import Tool, ToolSchema
-from pydantic import BaseModel
+from autogen_core.models import LLMMessage
 
-from agents.backends.base import RecordingClient
+from agents.backends.base import ChatRequest, Completion, RecordingClient
 from agents.backends.config import BackendConfig
 from agents.backends.tokens import TiktokenCounter, TokenCounter
 from agents.backends.wire import JsonOutput, finish_reason, response_format, to_chat_dicts
@@ -66,6 +62,7 @@ class OpenAIBackend(RecordingClient):
     """A ChatCompletionClient for an OpenAI-compatible ``/v1/chat/completions`` endpoint."""
 
     provider = "openai"
+    streams = True
 
     def __init__(self, config: BackendConfig, *, counter: TokenCounter | None = None,
                  http_client: Any = None) -> None:
@@ -106,23 +103,11 @@ class OpenAIBackend(RecordingClient):
             kwargs["extra_body"] = extra
         return kwargs
 
-    async def create(
-        self,
-        messages: Sequence[LLMMessage],
-        *,
-        tools: Sequence[Tool | ToolSchema] = (),
-        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
-        json_output: bool | type[BaseModel] | None = None,
-        extra_create_args: Mapping[str, Any] = {},
-        cancellation_token: CancellationToken | None = None,
-    ) -> CreateResult:
-        self._check_request(messages, tools, json_output)
-        kwargs = self._request(messages, json_output, extra_create_args)
-        req_hash = self._hash(messages, json_output, extra_create_args)
-        started = time.perf_counter()
+    async def _complete(self, request: ChatRequest) -> Completion:
+        kwargs = self._request(request.messages, request.json_output, request.extra_create_args)
         task = asyncio.ensure_future(self._client.chat.completions.create(**kwargs))
-        if cancellation_token is not None:
-            cancellation_token.link_future(task)
+        if request.cancellation_token is not None:
+            request.cancellation_token.link_future(task)
         try:
             result = await task
         except (self._openai.OpenAIError, ValueError) as exc:  # ValueError: a body that is not JSON
@@ -131,28 +116,14 @@ class OpenAIBackend(RecordingClient):
             raise LLMServerError("the server answered with no choices", model=self._config.model)
         choice = result.choices[0]
         usage = result.usage
-        return self._finish(
-            messages=messages, content=choice.message.content or "",
-            finish=finish_reason(choice.finish_reason),
-            input_tokens=usage.prompt_tokens if usage else None,
-            output_tokens=usage.completion_tokens if usage else None,
-            started=started, req_hash=req_hash, response_model=result.model, json_output=json_output)
+        return Completion(choice.message.content or "", finish_reason(choice.finish_reason),
+                          usage.prompt_tokens if usage else None, usage.completion_tokens if usage else None,
+                          result.model)
 
-    async def create_stream(
-        self,
-        messages: Sequence[LLMMessage],
-        *,
-        tools: Sequence[Tool | ToolSchema] = (),
-        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
-        json_output: bool | type[BaseModel] | None = None,
-        extra_create_args: Mapping[str, Any] = {},
-        cancellation_token: CancellationToken | None = None,
-    ) -> AsyncGenerator[str | CreateResult, None]:
-        """Text chunks as the server sends them, then the CreateResult with the call's usage."""
-        self._check_request(messages, tools, json_output)
-        kwargs = self._request(messages, json_output, extra_create_args)
-        req_hash = self._hash(messages, json_output, extra_create_args)
-        started = time.perf_counter()
+    async def _stream(self, request: ChatRequest) -> AsyncIterator[str | Completion]:
+        """Text chunks as the server sends them, then the Completion with the call's usage."""
+        kwargs = self._request(request.messages, request.json_output, request.extra_create_args)
+        token = request.cancellation_token
         parts: list[str] = []
         finish = "unknown"
         input_tokens = output_tokens = None
@@ -161,7 +132,7 @@ class OpenAIBackend(RecordingClient):
             stream = await self._client.chat.completions.create(
                 **kwargs, stream=True, stream_options={"include_usage": True})
             async for chunk in stream:
-                if cancellation_token is not None and cancellation_token.is_cancelled():
+                if token is not None and token.is_cancelled():
                     await stream.close()
                     raise asyncio.CancelledError
                 response_model = chunk.model or response_model
@@ -175,9 +146,7 @@ class OpenAIBackend(RecordingClient):
                         finish = finish_reason(ch.finish_reason)
         except (self._openai.OpenAIError, ValueError) as exc:  # ValueError: a body that is not JSON
             raise self._map_error(exc) from exc
-        yield self._finish(messages=messages, content="".join(parts), finish=finish,
-                           input_tokens=input_tokens, output_tokens=output_tokens, started=started,
-                           req_hash=req_hash, response_model=response_model, json_output=json_output)
+        yield Completion("".join(parts), finish, input_tokens, output_tokens, response_model)
 
     def _map_error(self, exc: Exception) -> LLMError:
         """The SDK's exception as ours; the message carries the server's words, never the key."""

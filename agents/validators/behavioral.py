@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from agents.validators.mentions import names_item, speaks_of_item
 from agents.validators.rule import RuleValidator
 from agents.validators.signals import (
     accepts,
@@ -30,16 +31,12 @@ from agents.validators.signals import (
 )
 from agents.validators.view import AttemptView, bound_facts
 
-__all__ = ["CatalogOnlyValidator", "PolarityValidator", "RealBehaviourValidator", "SentimentClaimsValidator",
-           "TargetHiddenValidator", "behavioral_validators"]
+__all__ = ["STATING_NODES", "CatalogOnlyValidator", "PolarityValidator", "RealBehaviourValidator",
+           "SentimentClaimsValidator", "TargetHiddenValidator", "behavioral_validators"]
 
-_STATING_NODES = ("greet", "elicit", "clarify")
+STATING_NODES = ("greet", "elicit", "clarify")  # where the user states preferences
 _DISMISS = re.compile(r"\b(?:(?:do not|don't|doesn't|does not) (?:really )?(?:care|matter|mind)|"
                       r"not (?:important|a priority|an issue)|indifferent|whatever)\b", re.I)
-# Words by which a clause talks about an item rather than about the speaker or the listener.
-_ITEM_WORDS = re.compile(r"\b(?:it|its|it's|this one|that one|this model|buyers|reviewers|reviews|owners|"
-                         r"customers|users|people|the community)\b", re.I)
-_SECOND_PERSON = re.compile(r"\b(?:you|your|you're|you've)\b", re.I)
 
 
 def _polarity_word(sign: int) -> str:
@@ -55,7 +52,7 @@ class PolarityValidator(RuleValidator):
 
     def reasons(self, view: AttemptView) -> list[str]:
         n = view.data.node
-        if n.type not in _STATING_NODES:
+        if n.type not in STATING_NODES:
             return []
         profile = view.data.context.user
         bound = {f.aspect: f for f in bound_facts(view.data)}
@@ -105,8 +102,8 @@ class TargetHiddenValidator(RuleValidator):
         out: list[str] = []
         recommended = rec is not None and n.index > rec
         for t in view.turns:
-            text = view.without_titles(t.text, keep=plan.target)
-            named = item_referenced(text, title) or plan.target in view.data.catalog.mentions(t.text)
+            others = [view.title(i) for i in view.data.catalog.mentions(t.text)]
+            named = names_item(t.text, title, others) or plan.target in view.data.catalog.mentions(t.text)
             if named and not recommended:
                 if rec is not None and n.index == rec and t.speaker == "system":
                     recommended = True  # the recommendation itself
@@ -174,7 +171,7 @@ class SentimentClaimsValidator(RuleValidator):
             named = [i for i in cat.mentions(clause) if i in profiles]
             named += [i for i in profiles if i not in named and item_referenced(clause, view.title(i))]
             if not named:
-                if view.focus_item is None or not _ITEM_WORDS.search(clause) or _SECOND_PERSON.search(clause):
+                if view.focus_item is None or not speaks_of_item(clause):
                     continue
                 named = [view.focus_item]
             bare = view.without_titles(clause)

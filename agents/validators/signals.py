@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from agents.catalog import Catalog, normalise_tokens
+from agents.validators.mentions import item_referenced
 from profiling.profiles import Aspect
 
 __all__ = [
@@ -203,10 +204,14 @@ def _stem(token: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _lexicon() -> Mapping[str, float]:
+def _analyzer() -> Any:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    return SentimentIntensityAnalyzer().lexicon
+    return SentimentIntensityAnalyzer()
+
+
+def _lexicon() -> Mapping[str, float]:
+    return _analyzer().lexicon  # the one analyser's lexicon (building an analyser reads the file)
 
 
 _FUNCTION = frozenset(("a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by",
@@ -262,11 +267,6 @@ def aspect_terms(aspect: Aspect | None, *, aspect_id: int, names: Iterable[str] 
     return AspectTerms(aspect=aspect_id, name=name, terms=tuple(terms), primary=tuple(primary))
 
 
-def _contains(tokens: Sequence[str], term: tuple[str, ...]) -> bool:
-    n = len(term)
-    return any(tuple(tokens[k:k + n]) == term for k in range(len(tokens) - n + 1))
-
-
 def _cover(tokens: Sequence[str], terms: Iterable[tuple[str, ...]]) -> frozenset[int]:
     out: set[int] = set()
     for term in terms:
@@ -297,13 +297,6 @@ def mentioned_aspects(text: str, table: Iterable[AspectTerms], *, primary_only: 
 
 
 # -- sentiment --------------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _analyzer() -> Any:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    return SentimentIntensityAnalyzer()
-
-
 _NO_TROUBLE = re.compile(r"\b(?:no|zero|never(?: had)?(?: any)?|not (?:a|one|any)|without(?: any)?)\s+"
                          r"(?:real |major |big )?(?:issues?|problems?|complaints?|troubles?|regrets?)\b",
                          re.I)
@@ -357,17 +350,6 @@ def stance(clause: str, mask: Iterable[AspectTerms] = (), *, dead_zone: float = 
 
 
 # -- items and product names ------------------------------------------------------------------------
-def item_referenced(text: str, title: str) -> bool:
-    """Whether ``text`` names the item: its whole title, or its first two title tokens (brand and model)."""
-    toks = normalise_tokens(text)
-    title_toks = tuple(normalise_tokens(title))
-    if not title_toks:
-        return False
-    if _contains(toks, title_toks):
-        return True
-    return len(title_toks) >= 2 and _contains(toks, title_toks[:2])
-
-
 _NAME_TOKEN = r"(?:[A-Z][A-Za-z0-9'&+-]*|[A-Za-z]*\d[A-Za-z0-9-]*)"
 _CAPITAL_RUN = re.compile(rf"\b{_NAME_TOKEN}(?:\s+{_NAME_TOKEN})+")
 _QUOTED = re.compile(r"[\"“*]([A-Z][^\"”*\n]{2,60})[\"”*]")

@@ -6,23 +6,17 @@ about itself (``AgentReply.done``, a claim in its text) is consulted.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from agents.catalog import normalise_tokens
 from agents.dialog import Turn, ValidationInput
+from agents.validators.mentions import cut_title
 from agents.validators.signals import AspectTerms, aspect_terms
-from planners.plan import UserAspectFact
+from planners.plan import CommunityFact, NodeBinding, UserAspectFact
 from profiling.profiles import ItemProfile
 
-__all__ = ["AttemptView", "bound_facts"]
-
-def _cut(text: str, tokens: list[str]) -> str:
-    if not tokens:
-        return text
-    return re.sub(r"\b" + r"\W+".join(map(re.escape, tokens)) + r"\b", " ", text, flags=re.I)
-
+__all__ = ["AttemptView", "bound_facts", "community_facts"]
 
 RECOMMEND_NODES = ("recommend_alternative", "recommend_target")
 
@@ -40,6 +34,15 @@ def bound_facts(data: ValidationInput) -> list[UserAspectFact]:
     if n.inquiry is not None and n.inquiry.user is not None:
         facts.append(n.inquiry.user)
     return facts
+
+
+def community_facts(node: NodeBinding) -> list[CommunityFact]:
+    """The community sentiment facts a node binds (of the negative, critiqued, inquired and target items)."""
+    facts = [node.negative.community if node.negative is not None else None,
+             node.critique.community if node.critique is not None else None,
+             node.inquiry.community if node.inquiry is not None else None,
+             *(j.community for j in (node.target.justifications if node.target is not None else ()))]
+    return [f for f in facts if f is not None]
 
 
 @dataclass
@@ -98,12 +101,7 @@ class AttemptView:
     @cached_property
     def bound_community(self) -> set[tuple[str, int]]:
         """(item, aspect) pairs whose community sentiment this node binds (what the system is to talk of)."""
-        n = self.data.node
-        facts = [n.negative.community if n.negative is not None else None,
-                 n.critique.community if n.critique is not None else None,
-                 n.inquiry.community if n.inquiry is not None else None,
-                 *(j.community for j in (n.target.justifications if n.target is not None else ()))]
-        return {(c.item, c.aspect) for c in facts if c is not None}
+        return {(c.item, c.aspect) for c in community_facts(self.data.node)}
 
     def without_titles(self, text: str, *, keep: str | None = None) -> str:
         """``text`` with the titles of the items it names cut out (title words are not aspect talk).
@@ -115,12 +113,12 @@ class AttemptView:
         kept = self.title(keep) if keep is not None else None
         full = [self.title(i) for i in self.data.catalog.mentions(text)]
         for title in sorted({t for t in full if t != kept}, key=len, reverse=True):
-            text = _cut(text, normalise_tokens(title))
+            text = cut_title(text, normalise_tokens(title))
         if keep is not None:
             return text
         for title in sorted({self.title(i) for i in self.item_profiles}, key=len, reverse=True):
             toks = normalise_tokens(title)
-            text = _cut(_cut(text, toks), toks[:2])
+            text = cut_title(cut_title(text, toks), toks[:2])
         return text
 
     @cached_property

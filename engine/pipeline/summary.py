@@ -1,0 +1,64 @@
+"""What a run reports when it ends: summary.json, the dataset file and the table on the console."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.table import Table
+
+from engine.gateway import EndpointStats
+from engine.store import TraceStore
+
+__all__ = ["run_summary", "summary_table", "write_outputs"]
+
+
+async def run_summary(store: TraceStore, run_id: str, records: list[dict[str, Any]],
+                      endpoints: Sequence[EndpointStats], elapsed: float) -> dict[str, Any]:
+    """The figures of summary.json: dialogs by status, turns, attempts, calls, tokens, cost, endpoints."""
+    info = await store.run(run_id)
+    calls = await store.call_totals(run_id)
+    statuses = Counter(r["status"] for r in records)
+    reasons = Counter((r.get("reason") or "").split(";")[0][:120] for r in records
+                      if r["status"] != "accepted")
+    return {
+        "run_id": run_id, "status": info.status, "planned": info.n_dialogs,
+        "dialogs": len(records), "accepted": statuses["accepted"],
+        "failed_fidelity": statuses["failed_fidelity"], "failed_backend": statuses["failed_backend"],
+        "turns": sum(len(r["turns"]) for r in records),
+        "node_attempts": sum(r["n_attempts"] for r in records),
+        "rollbacks": sum(r["n_rollbacks"] for r in records),
+        "llm_calls": calls["calls"], "input_tokens": calls["input_tokens"],
+        "output_tokens": calls["output_tokens"], "retries": calls["retries"],
+        "cost_usd": round(calls["cost_usd"], 6),
+        "elapsed_s": round(elapsed, 1),
+        "endpoints": [s.model_dump(mode="json") for s in endpoints],
+        "top_failure_reasons": dict(reasons.most_common(5)),
+    }
+
+
+def write_outputs(out: Path, records: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+    """dialogs.jsonl and summary.json under ``out``."""
+    # Written in seed order from the store, whatever order the dialogs finished in: same seed, same file.
+    tmp = out / "dialogs.jsonl.tmp"
+    with tmp.open("wb") as f:
+        for record in records:
+            f.write(orjson.dumps(record) + b"\n")
+    tmp.replace(out / "dialogs.jsonl")
+    (out / "summary.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+
+
+def summary_table(summary: dict[str, Any]) -> Table:
+    """The summary as the table printed at the end of a run."""
+    table = Table(title=f"run {summary['run_id']}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        if key not in ("top_failure_reasons", "endpoints", "run_id", "ray"):
+            table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    for reason, n in summary["top_failure_reasons"].items():
+        table.add_row(f"failed: {reason}", str(n))
+    return table
