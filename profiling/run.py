@@ -186,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             n = int(pol.report.get("sentences", 0))
             console.print(f"polarity: fitted on {n:,} sentences of high/low "
                           f"rated reviews; held-out AUC {pol.report.get('auc', float('nan')):.3f}, balanced "
-                          f"agreement {pol.report.get('balanced_agreement', float('nan')):.3f} (raw VADER "
-                          f"{pol.report.get('general_balanced_agreement', float('nan')):.3f})")
+                          f"agreement {pol.report.get('balanced_agreement', float('nan')):.3f} (VADER's lexicon "
+                          f"alone {pol.report.get('general_balanced_agreement', float('nan')):.3f})")
     console.print(f"encoder: {result.encoder}")
     steps = " · ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     console.print(
