@@ -41,6 +41,7 @@ class CorpusItem:
     id: str
     node: str
     source: Literal["natural", "planted"]
+    batch: Literal["dev", "held_out"]
     meets: bool
     must_catch: tuple[str, ...]
     note: str
@@ -85,7 +86,8 @@ def load_corpus(folder: Path = CORPUS) -> list[CorpusItem]:
                       for k, t in enumerate(row["turns"]))
         data = ValidationInput(plan=plan, context=ctx, node=node, attempt=1, turns=turns, before=before,
                                catalog=catalog)
-        items.append(CorpusItem(id=row["id"], node=row["node"], source=row["source"], meets=row["meets"],
+        items.append(CorpusItem(id=row["id"], node=row["node"], source=row["source"], batch=row["batch"],
+                                meets=row["meets"],
                                 must_catch=tuple(row["must_catch"]), note=row["note"], data=data))
     return items
 
