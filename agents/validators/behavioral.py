@@ -66,11 +66,9 @@ class PolarityValidator(RuleValidator):
         # dismissal is read there: the stance of "Pretty much, yeah." is the question's.
         for t in bound_terms:
             for clause in (c for s in view.answered(t) for c in clauses(s)):
-                if not _DISMISS.search(clause):
-                    continue
-                a = t.aspect
-                out.append(f"The user dismissed '{view.terms(a).label}' (\"{clause}\") although it is a "
-                           "preference they hold; state it as something that matters to them.")
+                if _DISMISS.search(clause):
+                    out.append(f"The user dismissed '{t.label}' (\"{clause}\") although it is a preference "
+                               "they hold; state it as something that matters to them.")
         for clause in clauses(view.joined("user")):
             clause = view.without_titles(clause).strip()
             judged = [a for a in mentioned_aspects(clause, table) if a in bound]

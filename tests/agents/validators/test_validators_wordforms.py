@@ -21,6 +21,7 @@ from agents.validators.signals import (
 from agents.validators.wordforms import root
 from profiling.corpus import Item
 from profiling.profiles import Aspect
+from tests.support.validation import CTX, attempt_input, failed, plan_through
 
 ASPECTS = [
     Aspect(id=0, name="price", phrases=("price", "money", "cost", "value")),
@@ -130,3 +131,42 @@ def test_items_are_named_by_possessive_plural_and_shortened_titles() -> None:
     # A brand and model two items share names the plan's item when the plan has one of them.
     assert short_mentions("The Quillon P40 it is.", catalog, prefer={"B"}) == ["B"]
     assert short_mentions("The Quillon P40 it is.", catalog) == ["B", "C"]
+
+
+async def test_negation_and_word_forms_of_the_aspects_own_term_at_the_validators() -> None:
+    """Issue 17's cases: "didn't really suit how I use it ... still disappointed" is a complaint about
+    'use', and "using it day to day" asks about it."""
+    aspects = {**CTX.aspects, 3: Aspect(id=3, name="use", phrases=("use",))}
+    ctx = CTX.model_copy(update={"aspects": aspects})
+    plan = plan_through(ctx, "inquire_item", "elicit")
+    elicit = next(n for n in plan.nodes if any(f.name == "use" for f in n.reveals))
+    assert next(f for f in elicit.reveals if f.name == "use").polarity == 1
+    other = next(f for f in elicit.reveals if f.name != "use")
+    # "did not": the test catalog's one-letter item ids would read the "t" of "didn't" as the target "T".
+    said = (f"{'I love great' if other.polarity > 0 else 'I hate poor'} {other.name}. "
+            "My last one did not really suit how I use it... still disappointed.")
+    data = attempt_input(plan, "elicit", [("system", "What else matters to you?"), ("user", said)])
+    data = data.model_copy(update={"context": ctx, "node": elicit,
+                                   "turns": tuple(t.model_copy(update={"node_index": elicit.index})
+                                                  for t in data.turns)})
+    bad = await failed(data)
+    assert set(bad) == {"behavioral.preference_polarity"}
+    assert "negatively about 'use'" in bad["behavioral.preference_polarity"][0]
+    asked = attempt_input(plan, "inquire_item", [
+        ("user", "I'm curious how it holds up using it day to day"),
+        ("system", "Buyers are mostly positive about it in daily use."),
+    ]).model_copy(update={"context": ctx})
+    assert await failed(asked) == {}
+
+
+async def test_an_answer_by_pronoun_addresses_the_aspect_asked_about_and_may_dismiss_it() -> None:
+    plan = plan_through(CTX, "clarify")
+    fact = next(n for n in plan.nodes if n.type == "clarify").clarification
+    assert fact is not None
+    question = ("system", f"How important is {fact.user.name} to you, really?")
+    assert await failed(attempt_input(plan, "clarify", [question, ("user", "A lot. It's a must.")])) == {}
+    # "does not": the test catalog's item id "T" would match the "t" of "doesn't".
+    dismissal = ("user", "It does not really matter to me.")
+    dropped = await failed(attempt_input(plan, "clarify", [question, dismissal]))
+    assert set(dropped) == {"behavioral.preference_polarity"}
+    assert "dismissed" in dropped["behavioral.preference_polarity"][0]
