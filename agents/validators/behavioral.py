@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from agents.validators.mentions import names_item, speaks_of_item
+from agents.validators.mentions import names_item, short_mentions, speaks_of_item
 from agents.validators.rule import RuleValidator
 from agents.validators.signals import (
     accepts,
@@ -60,10 +60,21 @@ class PolarityValidator(RuleValidator):
                                     if p.weight != 0}
         expected.update({a: f.polarity for a, f in bound.items()})
         table = [t for t in view.table if t.aspect in expected]
+        bound_terms = [view.terms(a, f.name) for a, f in bound.items()]
         out: list[str] = []
+        # A reply that answers a question about a bound aspect by pronoun or ellipsis is about it; only a
+        # dismissal is read there: the stance of "Pretty much, yeah." is the question's.
+        for t in bound_terms:
+            for clause in (c for s in view.answered(t) for c in clauses(s)):
+                if _DISMISS.search(clause):
+                    out.append(f"The user dismissed '{t.label}' (\"{clause}\") although it is a preference "
+                               "they hold; state it as something that matters to them.")
         for clause in clauses(view.joined("user")):
             clause = view.without_titles(clause).strip()
             judged = [a for a in mentioned_aspects(clause, table) if a in bound]
+            if not judged:
+                # Loosely ("pricey", "battery" alone) only for the aspects the node binds.
+                judged = mentioned_aspects(clause, bound_terms, loose=True)
             if not judged:
                 # An aspect the node does not bind is judged only when named outright, and alone.
                 found = mentioned_aspects(clause, table, primary_only=True)
@@ -128,7 +139,8 @@ class CatalogOnlyValidator(RuleValidator):
         first = view.recommend_index()
         # Before the first recommend node no_early_recommendation refuses every item named.
         off_plan = first is not None and view.data.node.index >= first
-        allowed = {view.title(i) for i in _plan_items(view)}
+        plan_items = _plan_items(view)
+        allowed = {view.title(i) for i in plan_items}
         for text in view.texts("system"):
             for name in unknown_product_names(text, view.data.catalog, vocab):
                 out.append(f"The system named '{name}', which is not in the catalog; name only catalog "
@@ -136,9 +148,11 @@ class CatalogOnlyValidator(RuleValidator):
             if not off_plan:
                 continue
             # A real catalog item the plan never put forward: review text quoted in the prompt can carry
-            # "recommend <another item>", and a model that obeys it must not pass (issue #11). By title,
-            # as two catalog items may share one.
-            for title in dict.fromkeys(view.title(i) for i in view.data.catalog.mentions(text)):
+            # "recommend <another item>", and a model that obeys it must not pass. By title, as two
+            # catalog items may share one; by brand and model too, the plan's items first.
+            cat = view.data.catalog
+            named = [*cat.mentions(text), *short_mentions(text, cat, prefer=plan_items)]
+            for title in dict.fromkeys(view.title(i) for i in named):
                 if title not in allowed:
                     out.append(f"The system named '{title}', which this dialog does not recommend; name only "
                                f"the items you are told to{hint}.")
@@ -160,7 +174,9 @@ class SentimentClaimsValidator(RuleValidator):
 
     name = "behavioral.sentiment_claims"
     kind = "behavioral"
-    dead_zone = 0.15  # |community sentiment| below this: the community has no clear view to contradict
+    # |community sentiment| below this: the community has no view to contradict (the scripted realizer
+    # calls a sentiment within 0.05 of 0 "mixed" and speaks of the sign beyond it).
+    dead_zone = 0.05
     claim_zone = 0.25  # |stance score| below this: the system made no clear claim
 
     def reasons(self, view: AttemptView) -> list[str]:
@@ -176,6 +192,10 @@ class SentimentClaimsValidator(RuleValidator):
                 named = [view.focus_item]
             bare = view.without_titles(clause)
             aspects = mentioned_aspects(bare, view.table)
+            if not aspects:
+                # Loosely ("it's a bargain", "they're sturdy") for the aspects this node talks of.
+                bound = [view.terms(a) for i, a in view.bound_community if i in named]
+                aspects = mentioned_aspects(bare, bound, loose=True)
             if not aspects:
                 continue
             s = stance(bare, view.table, dead_zone=self.claim_zone)
@@ -216,7 +236,7 @@ class RealBehaviourValidator(RuleValidator):
                 out.append(f"The user must decline '{neg.title}' (in reality they did not choose it); "
                            "they did not turn it down.")
             reason = view.terms(neg.user.aspect, neg.user.name)
-            if not mentioned_aspects(user, [reason]):
+            if not mentioned_aspects(user, [reason], loose=True):
                 out.append(f"The user must give their reason for declining '{neg.title}': its "
                            f"'{reason.label}'.")
         elif n.type == "refine" and n.critique is not None and accepts(user):
@@ -226,7 +246,9 @@ class RealBehaviourValidator(RuleValidator):
             out.append(f"The user turned down '{target}', but in reality they chose it; consider it instead.")
         elif n.type == "accept":
             # By title: two catalog items may share one (different sellers of the same product).
-            others = [i for i in view.data.catalog.mentions(user) if view.title(i) != target]
+            cat = view.data.catalog
+            named = [*cat.mentions(user), *short_mentions(user, cat, prefer=_plan_items(view))]
+            others = [i for i in dict.fromkeys(named) if view.title(i) != target]
             if others:
                 out.append(f"In accept the user chose '{view.title(others[0])}'; they must accept "
                            f"'{target}', the item they really chose.")

@@ -21,6 +21,7 @@ import re
 from itertools import pairwise
 
 from agents.catalog import normalise_tokens
+from agents.validators.mentions import short_mentions
 from agents.validators.rule import RuleValidator
 from agents.validators.signals import (
     accepts,
@@ -33,6 +34,7 @@ from agents.validators.signals import (
     role_slips,
 )
 from agents.validators.view import AttemptView
+from agents.validators.wordforms import root
 from planners.plan import UserAspectFact
 
 __all__ = ["ActsValidator", "EarlyRecommendationValidator", "RoleValidator", "TurnBoundsValidator",
@@ -48,7 +50,9 @@ def _label(fact: UserAspectFact) -> str:
 
 
 def _mentions_fact(view: AttemptView, text: str, fact: UserAspectFact) -> bool:
-    return fact.aspect in mentioned_aspects(text, [view.terms(fact.aspect, fact.name)])
+    # Loosely: the node binds this aspect, so "pricey" is about price and "battery" about battery runtime.
+    terms = view.terms(fact.aspect, fact.name)
+    return bool(mentioned_aspects(text, [terms], loose=True)) or bool(view.answered(terms))
 
 
 class ActsValidator(RuleValidator):
@@ -64,8 +68,8 @@ class ActsValidator(RuleValidator):
             if not (greets(system) or is_question(system)):
                 out.append("In greet the system must greet the user or ask what they are looking for.")
             need = n.need or view.data.context.target.category
-            need_toks = {t.rstrip("s") for t in normalise_tokens(need) if len(t) > 2}
-            if need_toks and not need_toks & {t.rstrip("s") for t in normalise_tokens(user)}:
+            need_toks = {root(t) for t in normalise_tokens(need) if len(t) > 2}
+            if need_toks and not need_toks & {root(t) for t in normalise_tokens(user)}:
                 out.append(f"In greet the user must say what they are looking for ({need}).")
         elif n.type in ("elicit", "clarify"):
             if not any(is_question(t) for t in view.texts("system")):
@@ -80,10 +84,11 @@ class ActsValidator(RuleValidator):
         elif n.type == "inquire_item" and n.inquiry is not None:
             c = n.inquiry.community
             terms = [view.terms(c.aspect, c.name)]
-            if not any(is_question(t) and mentioned_aspects(t, terms) for t in view.texts("user")):
+            asked = [t for t in view.texts("user") if is_question(t)]
+            if not any(mentioned_aspects(t, terms, loose=True) for t in asked):
                 out.append(f"In inquire_item the user must ask about the '{c.name.split(' / ')[0]}' of "
                            f"'{n.inquiry.title}'; no question about it was asked.")
-            if not mentioned_aspects(system, terms):
+            if not mentioned_aspects(system, terms, loose=True):
                 out.append(f"In inquire_item the system must answer about the '{c.name.split(' / ')[0]}' "
                            "from community reviews; its answer did not mention it.")
         elif n.type == "recommend_alternative" and n.negative is not None:
@@ -128,6 +133,8 @@ class EarlyRecommendationValidator(RuleValidator):
         known = [view.data.plan.target, *(p for p in view.item_profiles if p != view.data.plan.target)]
         for text in view.texts("system"):
             named = list(cat.mentions(text))
+            # "The Norden A30 is popular": a catalog item named by brand and model only.
+            named += [i for i in short_mentions(text, cat, prefer=known) if i not in named]
             named += [i for i in known if i not in named and item_referenced(text, view.title(i))]
             for iid in named:
                 out.append(f"The system named '{view.title(iid)}' in {n.type}; do not name or recommend any "
