@@ -33,7 +33,8 @@ FRONT_DOORS: dict[str, tuple[str, ...]] = {
         "GatewayConfigError", "ManagedClient", "TokenBucket", "endpoint_key", "endpoint_limits",
     ),
     "engine.store": (
-        "DialogData", "RunData", "RunDataError", "RunInfo", "RunStatus", "SeedRow", "TraceStore",
+        "DialogData", "LeaseLostError", "RunBusyError", "RunData", "RunDataError", "RunInfo", "RunStatus",
+        "SeedRow", "TraceStore",
         "TraceStoreError", "check_integrity", "list_runs", "open_readonly", "pending_migrations",
         "read_run", "read_trace_rows", "single_error",
     ),
@@ -47,7 +48,8 @@ FRONT_DOORS: dict[str, tuple[str, ...]] = {
         "ray_session", "shard_keys",
     ),
     "engine.pipeline": (
-        "INTERRUPTED_EXIT", "Player", "load_run_corpus", "play", "prepare_dialogs_of", "run_summary",
+        "EXIT_BACKEND_FAILED", "EXIT_INCOMPLETE", "EXIT_OK", "INTERRUPTED_EXIT", "Player", "load_run_corpus",
+        "play", "prepare_dialogs_of", "run_summary",
         "summary_table", "write_outputs",
     ),
     "engine.replay": (

@@ -8,8 +8,11 @@ are flagged superseded (they stay in the trace), the failing reasons go into the
 prompts, and the node is tried again, up to ``max_attempts`` times. After the last failure the dialog
 rolls back to the end of the last good node and asks the planner for another path from there that
 avoids the failed state; when the grammar has none, the dialog ends ``failed_fidelity`` with the
-reasons. A model call that fails for good (an :class:`~agents.errors.LLMError` after the client's own
-retries) ends it ``failed_backend``.
+reasons. An answer the model gave in the wrong form or over the length limits
+(:class:`~agents.errors.BadOutput`, :class:`~agents.errors.AnswerTooLong`) fails its attempt like a
+validator would (``executional.model_answer``, the reason in the next attempt's prompt). A model call
+that fails for good (another :class:`~agents.errors.LLMError` after the client's own retries) ends the
+dialog ``failed_backend``.
 
 Every turn, verdict, attempt, rollback and model call is emitted as a trace event
 (:mod:`engine.core.events`). Model calls are attributed to the node and role that made them by
@@ -30,8 +33,14 @@ from agents.backends.base import RecordingClient
 from agents.backends.usage import CallUsage
 from agents.catalog import Catalog
 from agents.dialog import DialogAgent, NodeRequest, Turn, ValidationInput, Validator, Verdict
-from agents.errors import LLMError
-from engine.core.attribution import CallPosition, attribute_calls, call_scope, current_call_stats
+from agents.errors import BadOutput, LLMError
+from engine.core.attribution import (
+    CallPosition,
+    FailedCall,
+    attribute_calls,
+    call_scope,
+    current_call_stats,
+)
 from engine.core.events import (
     Clock,
     DialogEnded,
@@ -144,9 +153,35 @@ class _Recorder:
                   **usage.model_dump(include=_USAGE_FIELDS))
 
 
+    def llm_call_failed(self, failed: FailedCall, position: CallPosition) -> None:
+        self.n_llm_calls += 1
+        self.emit(LLMCallRecorded, plan_hash=position.plan_hash, node_index=position.node_index,
+                  attempt=position.attempt, exchange=position.exchange, role=position.role,
+                  provider=failed.provider, request_model=failed.request_model, response_model=None,
+                  input_tokens=failed.input_tokens, output_tokens=0, tokens_estimated=True,
+                  latency_s=failed.latency_s, cost_usd=0.0, finish_reason="error",
+                  request_hash=failed.request_hash, temperature=failed.temperature,
+                  max_tokens=failed.max_tokens, seed=failed.seed, server_address=failed.server_address,
+                  retries=failed.retries, queued_s=failed.queued_s, error=failed.error)
+
+
 _USAGE_FIELDS = {"provider", "request_model", "response_model", "input_tokens", "output_tokens",
                  "tokens_estimated", "latency_s", "cost_usd", "finish_reason", "request_hash", "temperature",
                  "max_tokens", "seed", "server_address", "response_text"}
+
+
+# The verdict an attempt gets when an agent's answer was refused before any validator saw it.
+MODEL_ANSWER = "executional.model_answer"
+
+
+class _AnswerRefused(Exception):
+    """Internal: an agent's answer was refused (BadOutput); the attempt fails with this verdict."""
+
+    def __init__(self, role: str, error: BadOutput) -> None:
+        self.verdict = Verdict(validator=MODEL_ANSWER, kind="executional", passed=False,
+                               reasons=(f"the {role}'s answer was refused ({error.message}); answer "
+                                        "briefly, in plain text",))
+        super().__init__(role)
 
 
 class _BackendFailed(Exception):
@@ -286,6 +321,8 @@ class _DialogRun:
                                                              attempt=attempt):
                     await self._exchanges(node, attempt, feedback, turns)
                     verdicts = await self._validate(node, attempt, turns)
+            except _AnswerRefused as refused:
+                verdicts = [refused.verdict]
             except _BackendFailed:
                 # What was said stays in the trace, flagged: it is not part of any accepted dialog.
                 self._supersede(node, attempt, turns)
@@ -332,6 +369,8 @@ class _DialogRun:
                 with call_scope(self.rec, self.rec.position(node.index, attempt, exchange, agent.role)):
                     try:
                         reply = await agent.reply(request)
+                    except BadOutput as exc:
+                        raise _AnswerRefused(agent.role, exc) from exc
                     except LLMError as exc:
                         raise _BackendFailed(f"node {node.index} ({node.state}) attempt {attempt} "
                                              f"{agent.role} agent", exc) from exc

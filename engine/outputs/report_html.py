@@ -194,6 +194,19 @@ def _examples(run: RunData, how_many: int) -> list[DialogData]:
     return picks
 
 
+def _accounting(metrics: dict[str, Any]) -> str:
+    """Dialogs by status (those not ended too), calls that failed for good, input records skipped."""
+    by_status = metrics.get("dialogs_by_status", {})
+    parts = [" · ".join(f"{escape(k.replace('_', ' '))} {v:,}" for k, v in by_status.items())]
+    parts.append(f"model calls failed for good {metrics.get('failed_calls', 0):,}")
+    loaded = metrics.get("input") or {}
+    if loaded:
+        kinds = ", ".join(f"{escape(k)} {n:,}" for k, n in loaded.get("skipped", {}).items())
+        parts.append(f"input records loaded {loaded.get('loaded', 0):,}, skipped "
+                     f"{loaded.get('skipped_total', 0):,}" + (f" ({kinds})" if kinds else ""))
+    return '<p class="note" id="accounting">dialogs: ' + " · ".join(parts) + "</p>"
+
+
 def render_report(
     run: RunData,
     metrics: dict[str, Any],
@@ -221,6 +234,7 @@ def render_report(
         + f'<p class="note">run <code>{escape(run.run_id)}</code> · status {escape(run.status)} · '
         f"backend {escape(run.backend)} · model {escape(str(run.model))} · seed {run.seed} · started "
         f"{escape(run.started_at)} · database <code>{escape(str(run.path))}</code></p>"
+        + _accounting(metrics)
     )
     fidelity = (
         _table(("status", "dialogs"), sorted(fid["statuses"].items()))

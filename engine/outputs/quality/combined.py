@@ -69,6 +69,15 @@ def run_quality(
         "model": run.model,
         "planned": run.n_planned,
         "complete": len(run.dialogs),
+        # What the run did not produce, said as plainly as what it did.
+        "run_status": run.status,
+        "dialogs_by_status": {
+            **{s: sum(d.status == s for d in run.dialogs) for s in ("accepted", "failed_fidelity",
+                                                                    "failed_backend")},
+            "not_ended": max(0, run.n_planned - len(run.dialogs)),
+        },
+        "failed_calls": run.failed_calls,
+        "input": run.input,
         "run": quality_metrics(run.dialogs, calls, turns, system_tokens, counter, memo),
         "per_persona": {},
     }

@@ -241,6 +241,29 @@ async def test_a_failing_model_ends_the_dialog_failed_backend() -> None:
     assert sink.kinds()[-2:] == ["node_attempt_started", "dialog_ended"]
 
 
+async def test_an_answer_over_the_length_limit_fails_its_attempt_not_the_dialog() -> None:
+    plan = plan_through("elicit")
+
+    # The first answer at node 1 ignores max_tokens (20,000 characters); the retry is short.
+    def handler(messages: Sequence[LLMMessage]) -> str:
+        text = message_text(messages[-1])
+        return "word " * 4000 if "node=1 " in text and "attempt=1 " in text else "fine"
+
+    ex, sink, _ = make(handler=handler)
+    result = await ex.run(plan, CTX)
+    check_stream(sink, result)
+    assert result.status == "accepted"
+    refused = [v for v in sink.of(VerdictRecorded) if v.validator == "executional.model_answer"]
+    assert len(refused) == 1 and not refused[0].passed and refused[0].node_index == 1
+    assert "too long: 20,000 characters (the limit is 4,000)" in refused[0].reasons[0]
+    # The reason went into the retry prompt; the long text reached no turn, and its call is recorded cut.
+    retry = [s for s in sink.of(NodeAttemptStarted) if s.node_index == 1 and s.attempt == 2]
+    assert retry and "too long" in retry[0].feedback[0]
+    assert max(len(t.text) for t in result.all_turns) < 100
+    cut = [c for c in sink.of(LLMCallRecorded) if "refused as too long" in c.response_text]
+    assert len(cut) == 1 and len(cut[0].response_text) < 4100 and cut[0].output_tokens >= 4000
+
+
 class JudgeStub:
     """A validator that asks a model (its calls must be attributed to it)."""
 

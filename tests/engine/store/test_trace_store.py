@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -89,7 +90,8 @@ def test_a_new_database_is_migrated_in_wal_mode(tmp_path: Path) -> None:
     assert pending_migrations(db) == []
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert [r[0] for r in con.execute("SELECT version FROM schema_migrations")] == [SCHEMA_VERSION]
+    versions = [r[0] for r in con.execute("SELECT version FROM schema_migrations")]
+    assert versions == [v for v, _, _ in MIGRATIONS] and versions[-1] == SCHEMA_VERSION
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"runs", "seeds", "plans", "personas", "dialogs", "node_attempts", "turns", "llm_calls",
             "validations", "rollbacks"} <= tables
@@ -201,3 +203,26 @@ def test_a_failed_write_stops_the_writer_and_is_raised_not_lost(tmp_path: Path,
 
     with pytest.raises(TraceStoreError, match="turns"):
         anyio.run(go)
+
+
+def test_a_foreign_file_is_refused_without_a_byte_written(tmp_path: Path) -> None:
+    foreign = tmp_path / "app.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+    con.execute("INSERT INTO users VALUES (1, 'ada')")
+    con.commit()
+    con.close()
+    text = tmp_path / "notes.db"
+    text.write_text("these are my notes, not a database\n" * 100)
+
+    async def open_it(path: Path) -> None:
+        async with TraceStore.open(path):
+            pass
+
+    for path, words in ((foreign, "another program (tables users)"), (text, "not a SQLite database")):
+        before = path.read_bytes()
+        with pytest.raises(TraceStoreError, match=re.escape(words)) as info:
+            anyio.run(open_it, path)
+        assert "left unchanged" in str(info.value)
+        assert path.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db", "notes.db"]  # no -wal, no -shm
