@@ -66,7 +66,8 @@ def _quotes(
 ) -> tuple[tuple[str, ...], tuple[int, ...]]:
     # Profiles may repeat a sentence (the same review text twice); a realizer should not quote it twice.
     seen: dict[str, int] = {}
-    for text, sid in zip(evidence, ids or (-1,) * len(evidence), strict=True):
+    # Ids go with their sentences; a profile built without them (tests, old stores) has none to give.
+    for text, sid in zip(evidence, ids if len(ids) == len(evidence) else (-1,) * len(evidence), strict=True):
         seen.setdefault(text, sid)
     texts = tuple(seen)[:k]
     return texts, tuple(seen[t] for t in texts if seen[t] >= 0)
