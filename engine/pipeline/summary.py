@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from rich.table import Table
 
+from engine.core.provenance import decline_figures, judge_figures
 from engine.gateway import EndpointStats
 from engine.store import TraceStore
 
@@ -18,7 +19,8 @@ __all__ = ["run_summary", "summary_table", "write_outputs"]
 
 async def run_summary(store: TraceStore, run_id: str, records: list[dict[str, Any]],
                       endpoints: Sequence[EndpointStats], elapsed: float) -> dict[str, Any]:
-    """The figures of summary.json: dialogs by status, turns, attempts, calls, tokens, cost, endpoints."""
+    """The figures of summary.json: dialogs by status, turns, attempts, calls, tokens, cost, endpoints,
+    declines (and the share the user's own low rating backs) and the judge's scores of accepted dialogs."""
     info = await store.run(run_id)
     calls = await store.call_totals(run_id)
     statuses = Counter(r["status"] for r in records)
@@ -35,6 +37,8 @@ async def run_summary(store: TraceStore, run_id: str, records: list[dict[str, An
         "output_tokens": calls["output_tokens"], "retries": calls["retries"],
         "cost_usd": round(calls["cost_usd"], 6),
         "elapsed_s": round(elapsed, 1),
+        **decline_figures(accepted := [r for r in records if r["status"] == "accepted"]),
+        **judge_figures(accepted),
         "endpoints": [s.model_dump(mode="json") for s in endpoints],
         "top_failure_reasons": dict(reasons.most_common(5)),
     }
