@@ -26,6 +26,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import anyio
+import structlog
 from autogen_core.models import CreateResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dialogs", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))  # warnings and up only
     root = Path(__file__).resolve().parents[1]
     sha = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
                          text=True, check=False).stdout.strip()
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     item_of = [corpus.item_ids[int(i)] for i in res.table.item]
     c = dict.fromkeys(("dialogs", "accepted", "twice_in_a_row", "not_system_first", "quotes",
                        "quotes_off_category", "quotes_wrong_sign", "retry_prompts", "feedback_items",
-                       "feedback_about_other_role", "own_fault_without_feedback", "claims",
+                       "feedback_about_other_role", "own_fault_without_feedback", "feedback_without_own_fault", "claims",
                        "claims_below_5", "grounding_ids", "ids_bad"), 0)
 
     async def play() -> None:
@@ -112,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             r = await ex.run(d.plan, d.context)
             c["dialogs"] += 1
             c["accepted"] += r.status == "accepted"
+            if r.status != "accepted":
+                print(f"not accepted: {r.dialog_key} {r.status}: {r.reason}")
             said = [t.speaker for t in r.turns]
             c["twice_in_a_row"] += any(a == b for a, b in pairwise(said))
             c["not_system_first"] += bool(said) and said[0] != "system"
@@ -135,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
                     c["feedback_items"] += len(x.feedback)
                     c["feedback_about_other_role"] += sum(f.role not in (x.role, None) for f in x.feedback)
                     own = any(f.role == x.role for f in x.feedback)
-                    c["own_fault_without_feedback"] += ((x.node_index, x.role) in faulty) and not own
+                    if x.attempt == 2:  # the attempt right after the planted fault
+                        c["own_fault_without_feedback"] += ((x.node_index, x.role) in faulty) and not own
+                        c["feedback_without_own_fault"] += own and (x.node_index, x.role) not in faulty
             for node in r.plan.nodes:
                 for f in facts(node)[1]:
                     c["claims"] += 1
