@@ -233,10 +233,11 @@ def _user(w: _Writer) -> list[str]:
 
 # -- system turns ------------------------------------------------------------------------------------
 def _community_clause(w: _Writer, c: CommunityFact | AspectNote) -> str:
-    if c.sentiment > 0.05:
+    # By the stance the plan bound (the mentions' credible interval), so the words agree with the plan.
+    if c.stance == "positive":
         text = w.pick(("buyers are mostly positive about its {name}", "reviewers praise its {name}"),
                       name=c.name)
-    elif c.sentiment < -0.05:
+    elif c.stance == "negative":
         text = w.pick(("honestly, buyers are mostly critical of its {name}",
                        "to be fair, reviewers often complain about its {name}"), name=c.name)
     else:
@@ -279,11 +280,11 @@ def _system(w: _Writer) -> list[str]:
             out.append(w.pick(("It is another option in {cat} you could look at.",
                                "It is one more choice among {cat}."), cat=d.category))
         return out
-    if d.node == "refine" and b.critique is not None:
-        return [w.pick(("Got it, {name} matters to you. Let me look for something better on that front.",
-                        "Understood. I will focus on options with stronger {name}.",
-                        "Thanks, that helps: I will adjust my search toward better {name}."),
-                       name=b.critique.user.name)]
+    if d.node == "refine":
+        # The system opens refine (the shopper has just declined): it asks what else matters.
+        return [w.pick(("Understood, that one is not for you. Did anything else about it put you off?",
+                        "Fair enough. What else would you want done better?",
+                        "Got it. Apart from that, what else should I keep in mind?"))]
     if d.node == "recommend_target" and b.target is not None:
         t = b.target
         out = [w.pick(("I would recommend the {title}.", "My top pick for you is the {title}.",

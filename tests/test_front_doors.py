@@ -57,7 +57,7 @@ FRONT_DOORS: dict[str, tuple[str, ...]] = {
         "recording_from_events", "render_dialog", "replay_main",
     ),
     "agents": (
-        "AgentReply", "BackendConfig", "Catalog", "DialogAgent", "NodeRequest", "Persona",
+        "AgentReply", "BackendConfig", "Catalog", "DialogAgent", "Feedback", "NodeRequest", "Persona",
         "ScriptedClient", "SystemAgent", "Turn", "UserAgent", "ValidationInput", "Validator", "Verdict",
         "default_validators", "load_persona", "make_client",
     ),
@@ -68,10 +68,11 @@ FRONT_DOORS: dict[str, tuple[str, ...]] = {
         "registered_kinds", "request_hash", "smollm2_gguf_path",
     ),
     "agents.validators": (
-        "ActsValidator", "CatalogOnlyValidator", "EarlyRecommendationValidator", "JudgeAnswer",
-        "LLMJudgeValidator", "PolarityValidator", "RealBehaviourValidator", "RoleValidator",
-        "RuleValidator", "SentimentClaimsValidator", "TargetHiddenValidator", "TurnBoundsValidator",
-        "behavioral_validators", "default_validators", "executional_validators", "run_validators",
+        "RUBRIC", "ActsValidator", "CatalogOnlyValidator", "DialogScore", "DialogScorer",
+        "EarlyRecommendationValidator", "JudgeAnswer", "JudgeReason", "LLMJudgeValidator",
+        "PolarityValidator", "RealBehaviourValidator", "RoleValidator", "RuleValidator",
+        "SentimentClaimsValidator", "TargetHiddenValidator", "TurnBoundsValidator", "behavioral_validators",
+        "default_validators", "executional_validators", "run_validators", "to_node", "to_role",
     ),
 }
 

@@ -97,8 +97,9 @@ class RunSettings(BaseModel):
         "default", "system persona: a name (default, concise, explanatory, enthusiastic) or a TOML path",
         "generation", kept=True)
     judge: Literal["off", "on"] = _opt(
-        "off", "on: add the two LLM-judge validators (executional, behavioral) after the rule validators; "
-        "their calls go through the same endpoint limits (needs local or openai)", "generation", kept=True)
+        "off", "on: add the two LLM-judge validators (executional, behavioral) after the rule validators, "
+        "and score each accepted dialog 1-5 for naturalness and faithfulness to its plan; their calls go "
+        "through the same endpoint limits (needs local or openai)", "generation", kept=True)
     encoder: Literal["fast", "minilm"] = _opt(
         "fast", "stage-1 sentence encoder (fast = model2vec distilled from MiniLM)", "generation", kept=True)
     seed: int = _opt(0, "run seed: seeds picked, plans, sampling, jitter", "generation", kept=True)
@@ -151,7 +152,9 @@ class RunSettings(BaseModel):
         "backend; 'on' lets a test server answer with the scripted realizer)", "model", kept=True)
     price_input: float = _opt(0.0, "USD per 1M input tokens (for costs)", "model", ge=0)
     price_output: float = _opt(0.0, "USD per 1M output tokens (for costs)", "model", ge=0)
-    max_tokens: int = _opt(64, "upper bound on tokens per model call", "model", kept=True, ge=1)
+    max_tokens: int = _opt(256, "upper bound on tokens per model call (prompts ask for at most 80 words, "
+                           "so a full turn fits; a reply that reaches it is cut off, and retried)", "model",
+                           kept=True, ge=1)
     max_answer_chars: int = _opt(
         4000, "longest answer accepted from a model, in characters (a longer one, or one of more than "
         "2 x --max-tokens + 32 tokens counted locally, fails its attempt as too long: a server that "

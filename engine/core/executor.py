@@ -1,18 +1,23 @@
 """The plan executor: plays a dialog plan node by node, validates each node, retries, rolls back.
 
-For each node of the plan the two agents exchange messages (the node's opener first) within the
-node's turn range: after ``min_turns`` exchanges it stops once both agents say they are done, and it
-never goes past ``max_turns`` (the last allowed exchange is flagged ``final_exchange``). Then every
-validator judges the attempt. All pass: the node's turns are accepted. Any fails: the attempt's turns
-are flagged superseded (they stay in the trace), the failing reasons go into the next attempt's
-prompts, and the node is tried again, up to ``max_attempts`` times. After the last failure the dialog
-rolls back to the end of the last good node and asks the planner for another path from there that
-avoids the failed state; when the grammar has none, the dialog ends ``failed_fidelity`` with the
-reasons. An answer the model gave in the wrong form or over the length limits
-(:class:`~agents.errors.BadOutput`, :class:`~agents.errors.AnswerTooLong`) fails its attempt like a
-validator would (``executional.model_answer``, the reason in the next attempt's prompt). A model call
-that fails for good (another :class:`~agents.errors.LLMError` after the client's own retries) ends the
-dialog ``failed_backend``.
+For each node of the plan the agents exchange messages (the node's opener first; a side with no act
+in the node does not speak) within the node's turn range: after ``min_turns`` exchanges it stops once
+every speaking agent says it is done, and it never goes past ``max_turns`` (the last allowed exchange
+is flagged ``final_exchange``). Speakers alternate across node boundaries too: a node whose opener
+spoke last is a plan error (the grammar's ``turns_alternate`` rule prevents it). A reply that stopped
+at the model's token limit fails the attempt at once with the reason "cut off" (validators are not
+asked: an incomplete turn is never accepted). Otherwise every validator judges the attempt. All pass:
+the node's turns are accepted. Any fails: the attempt's turns are flagged superseded (they stay in the
+trace), each failing reason goes into the next attempt's prompt of the role whose turn it is about (a
+reason about the node as a whole to both), and the node is tried again, up to ``max_attempts`` times.
+After the last failure the dialog rolls back to the end of the last good node and asks the planner
+for another path from there that avoids the failed state; when the grammar has none, the dialog ends
+``failed_fidelity`` with the reasons. An answer the model gave in the wrong form or over the length
+limits (:class:`~agents.errors.BadOutput`, :class:`~agents.errors.AnswerTooLong`) fails its attempt
+like a validator would (``executional.model_answer``, the reason in the next attempt's prompt). A
+model call that fails for good (another :class:`~agents.errors.LLMError` after the client's own
+retries) ends the dialog ``failed_backend``. With a scorer (the judge model, ``--judge on``), each
+accepted dialog is then scored for naturalness and faithfulness to its plan (``DialogResult.score``).
 
 Every turn, verdict, attempt, rollback and model call is emitted as a trace event
 (:mod:`engine.core.events`). Model calls are attributed to the node and role that made them by
@@ -32,8 +37,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.backends.base import RecordingClient
 from agents.backends.usage import CallUsage
 from agents.catalog import Catalog
-from agents.dialog import DialogAgent, NodeRequest, Turn, ValidationInput, Validator, Verdict
+from agents.dialog import DialogAgent, Feedback, NodeRequest, Turn, ValidationInput, Validator, Verdict
 from agents.errors import BadOutput, LLMError
+from agents.validators.scorer import DialogScore, DialogScorer
 from engine.core.attribution import (
     CallPosition,
     FailedCall,
@@ -59,10 +65,14 @@ from engine.core.events import (
     system_clock,
 )
 from planners.context import PlanContext
+from planners.errors import PathError
 from planners.plan import DialogPlan, NodeBinding
 from planners.planner import Planner
 
-__all__ = ["AttemptRecord", "DialogExecutor", "DialogResult", "RollbackRecord"]
+__all__ = ["CUT_OFF", "AttemptRecord", "DialogExecutor", "DialogResult", "RollbackRecord"]
+
+# The verdict of an attempt whose model reply stopped at the token limit (the executor's own check).
+CUT_OFF = "executional.cut_off"
 
 
 class AttemptRecord(BaseModel):
@@ -106,6 +116,7 @@ class DialogResult(BaseModel):
     rollbacks: tuple[RollbackRecord, ...]
     plan: DialogPlan = Field(description="the final plan (the replanned one after a rollback)")
     n_llm_calls: int
+    score: DialogScore | None = Field(None, description="the judge's scores (None: no judge ran)")
 
     @property
     def verdicts(self) -> list[Verdict]:
@@ -205,7 +216,8 @@ class DialogExecutor:
     def __init__(self, user_agent: DialogAgent, system_agent: DialogAgent, validators: Sequence[Validator],
                  planner: Planner, sink: TraceSink, *, catalog: Catalog, max_attempts: int = 4,
                  max_rollbacks: int | None = None, clients: Sequence[RecordingClient] = (),
-                 run_id: str = "run", clock: Clock = system_clock) -> None:
+                 run_id: str = "run", clock: Clock = system_clock,
+                 scorer: DialogScorer | None = None) -> None:
         if user_agent.role != "user" or system_agent.role != "system":
             raise ValueError(f"agents have roles {user_agent.role!r} and {system_agent.role!r}, "
                              "expected 'user' and 'system'")
@@ -225,8 +237,10 @@ class DialogExecutor:
         self.max_rollbacks = max_rollbacks
         self.run_id = run_id
         self.clock = clock
+        self.scorer = scorer
         self.traced_clients: list[RecordingClient] = []
-        for c in (*clients, *(getattr(o, "client", None) for o in (user_agent, system_agent, *validators))):
+        parts = (user_agent, system_agent, *validators, scorer)
+        for c in (*clients, *(getattr(o, "client", None) for o in parts)):
             if isinstance(c, RecordingClient) and c not in self.traced_clients and attribute_calls(c):
                 self.traced_clients.append(c)
 
@@ -252,13 +266,15 @@ class DialogExecutor:
                 status = "failed_fidelity"
         except _BackendFailed as exc:
             status, reason = "failed_backend", f"{exc.where}: {type(exc.error).__name__}: {exc.error}"
+        score = await run.score() if status == "accepted" and self.scorer is not None else None
         superseded = sum(t.superseded for t in run.all_turns)
         rec.emit(DialogEnded, status=status, reason=reason, plan_hash=rec.plan_hash,
                  n_turns=len(run.accepted), n_superseded=superseded, n_attempts=len(run.attempts),
                  n_rollbacks=len(run.rollbacks), n_llm_calls=rec.n_llm_calls)
         return DialogResult(dialog_key=key, status=status, reason=reason, turns=tuple(run.accepted),
                             all_turns=tuple(run.all_turns), attempts=tuple(run.attempts),
-                            rollbacks=tuple(run.rollbacks), plan=run.plan, n_llm_calls=rec.n_llm_calls)
+                            rollbacks=tuple(run.rollbacks), plan=run.plan, n_llm_calls=rec.n_llm_calls,
+                            score=score)
 
 
 class _DialogRun:
@@ -306,13 +322,29 @@ class _DialogRun:
             self.rec.plan_hash = new.content_hash
         return None
 
+    async def score(self) -> DialogScore:
+        """The judge's scores of the accepted dialog (an unreachable judge is said, never invented)."""
+        scorer = self.ex.scorer
+        assert scorer is not None
+        n = len(self.plan.nodes)
+        with call_scope(self.rec, self.rec.position(n, 1, None, "judge:dialog")):
+            try:
+                return await scorer.score(self.plan, self.accepted)
+            except LLMError as exc:
+                return DialogScore(judge=scorer.label,
+                                   error=f"judge call failed: {type(exc).__name__}: {exc}")
+
     async def _node(self, node: NodeBinding) -> list[str] | None:
         """Attempts at one node; None when one passed, else the last attempt's failing reasons."""
-        feedback: tuple[str, ...] = ()
+        if self.accepted and self.accepted[-1].speaker == node.opener:
+            raise PathError("turns_alternate", f"node {node.index} ({node.state}) opens with the "
+                            f"{node.opener}, who spoke last: the plan lets a side speak twice in a row",
+                            path=self.plan.path)
+        feedback: tuple[Feedback, ...] = ()
         plan_hash = self.rec.plan_hash
         for attempt in range(1, self.ex.max_attempts + 1):
             self.rec.emit(NodeAttemptStarted, plan_hash=plan_hash, node_index=node.index, node=node.type,
-                          state=node.state, attempt=attempt, feedback=feedback)
+                          state=node.state, attempt=attempt, feedback=tuple(f.text for f in feedback))
             turns: list[Turn] = []
             try:
                 # Log lines of this attempt (a backend's retries, say) carry the node (run and dialog
@@ -346,7 +378,7 @@ class _DialogRun:
             # The latest attempt's reasons only: earlier ones may already be fixed, and a long list
             # crowds a small model's context.
             feedback = _feedback(failed)
-        return list(feedback)
+        return [f.text for f in feedback]
 
     def _supersede(self, node: NodeBinding, attempt: int, turns: list[Turn]) -> None:
         if not turns:
@@ -355,17 +387,20 @@ class _DialogRun:
         self.rec.emit(TurnsSuperseded, plan_hash=self.rec.plan_hash, node_index=node.index, attempt=attempt,
                       turn_indices=tuple(t.index for t in turns))
 
-    async def _exchanges(self, node: NodeBinding, attempt: int, feedback: tuple[str, ...],
+    async def _exchanges(self, node: NodeBinding, attempt: int, feedback: tuple[Feedback, ...],
                          turns: list[Turn]) -> None:
         """Plays the attempt's exchanges, appending each turn to ``turns`` as it is said."""
         order = (self.ex.system, self.ex.user) if node.opener == "system" else (self.ex.user, self.ex.system)
+        # A side without an act in this node stays silent (the target's recommendation is the system's).
+        order = tuple(a for a in order if (node.user_acts if a.role == "user" else node.system_acts))
         for exchange in range(node.max_turns):
             final = exchange == node.max_turns - 1
             done = True
             for agent in order:
                 request = NodeRequest(plan=self.plan, context=self.context, node=node, attempt=attempt,
                                       exchange=exchange, transcript=(*self.accepted, *turns),
-                                      feedback=feedback, final_exchange=final)
+                                      feedback=tuple(f for f in feedback if f.role in (agent.role, None)),
+                                      final_exchange=final)
                 with call_scope(self.rec, self.rec.position(node.index, attempt, exchange, agent.role)):
                     try:
                         reply = await agent.reply(request)
@@ -375,16 +410,26 @@ class _DialogRun:
                         raise _BackendFailed(f"node {node.index} ({node.state}) attempt {attempt} "
                                              f"{agent.role} agent", exc) from exc
                 turn = Turn(index=len(self.accepted) + len(turns), node_index=node.index, node=node.type,
-                            attempt=attempt, speaker=agent.role, text=reply.text, backend=reply.backend)
+                            attempt=attempt, speaker=agent.role, text=reply.text, backend=reply.backend,
+                            cut_off=reply.cut_off)
                 turns.append(turn)
                 self.rec.emit(TurnRecorded, plan_hash=self.rec.plan_hash, turn_index=turn.index,
                               node_index=node.index, node=node.type, attempt=attempt, exchange=exchange,
                               speaker=agent.role, text=reply.text, backend=reply.backend, done=reply.done)
                 done = done and reply.done
+                if reply.cut_off:
+                    return  # an incomplete turn ends the attempt: nobody answers half a sentence
             if exchange + 1 >= node.min_turns and done:
                 break
 
     async def _validate(self, node: NodeBinding, attempt: int, turns: list[Turn]) -> list[Verdict]:
+        cut = [t for t in turns if t.cut_off]
+        if cut:
+            feedback = tuple(Feedback(role=t.speaker, text=f"cut off: the {t.speaker}'s message stopped at "
+                                      "the length limit before it was complete; write a shorter, complete "
+                                      "message") for t in cut)
+            return [Verdict(validator=CUT_OFF, kind="executional", passed=False,
+                            reasons=tuple(f.text for f in feedback), feedback=feedback)]
         data = ValidationInput(plan=self.plan, context=self.context, node=node, attempt=attempt,
                                turns=tuple(turns), before=tuple(self.accepted), catalog=self.ex.catalog)
         validators = self.ex.validators
@@ -409,10 +454,10 @@ class _DialogRun:
         return [v for v in verdicts if v is not None]
 
 
-def _feedback(failed: Sequence[Verdict]) -> tuple[str, ...]:
-    out: list[str] = []
+def _feedback(failed: Sequence[Verdict]) -> tuple[Feedback, ...]:
+    out: list[Feedback] = []
     for v in failed:
-        for r in v.reasons or (f"{v.validator} failed",):
-            if r not in out:
-                out.append(r)
+        for f in v.routed():
+            if f not in out:
+                out.append(f)
     return tuple(out)

@@ -1,8 +1,10 @@
 """What a run writes per dialog: one JSON line of the dataset.
 
 The dataset line holds the seed (user, history before the target, target, negatives), the plan (path
-and content hash), the accepted turns with their node, the outcome and what produced the text, so a
-reader never needs the trace to use the dataset.
+and content hash), the accepted turns with their node and the grounding each was asked to express
+(with the stage-1 sentence ids behind it, :mod:`engine.core.provenance`), the alternatives declined
+(and whether the user really rated them low), the judge's scores when a judge ran, the outcome and
+what produced the text, so a reader never needs the trace to use the dataset.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.core.executor import DialogResult
+from engine.core.provenance import declined_alternatives, turn_grounding
 from planners.context import PlanContext
 from profiling.corpus import Corpus, Interaction
 
@@ -26,6 +29,7 @@ def dialog_record(result: DialogResult, context: PlanContext, corpus: Corpus, *,
                   user_persona: str, system_persona: str, run_seed: int) -> dict[str, Any]:
     """One dataset line: seed, plan, accepted turns and outcome (superseded turns stay in the trace)."""
     seed = context.seed
+    nodes = result.plan.nodes
     return {
         "dialog_id": result.dialog_key,
         "status": result.status,
@@ -39,7 +43,10 @@ def dialog_record(result: DialogResult, context: PlanContext, corpus: Corpus, *,
         "plan": {"hash": result.plan.content_hash, "path": list(result.plan.path),
                  "replanned": bool(result.rollbacks)},
         "turns": [{"speaker": t.speaker, "text": t.text, "node": t.node, "node_index": t.node_index,
-                   "attempt": t.attempt} for t in result.turns],
+                   "attempt": t.attempt, "grounding": turn_grounding(nodes[t.node_index], t.speaker)}
+                  for t in result.turns],
+        "declines": declined_alternatives(result.plan),
+        "judge": result.score.model_dump(mode="json") if result.score is not None else None,
         "n_attempts": len(result.attempts),
         "n_rollbacks": len(result.rollbacks),
         "n_llm_calls": result.n_llm_calls,

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from autogen_core.models import ChatCompletionClient
 
 from agents.dialog import DialogAgent, Validator
-from agents.validators import default_validators
+from agents.validators import DialogScorer, default_validators
 from engine.config import RunSettings
 from engine.core.dialog_inputs import DialogInput, PreparedDialogs
 from engine.core.events import TraceSink
@@ -52,20 +52,28 @@ class DialogSetup:
         """The rule validators, and the LLM judges on ``client`` when the settings ask for them."""
         return default_validators(judge=client if self.settings.judge_on else None)
 
+    def scorer(self, client: ChatCompletionClient) -> DialogScorer | None:
+        """The judge that scores accepted dialogs on ``client`` when the settings ask for it, else None."""
+        if not self.settings.judge_on:
+            return None
+        return DialogScorer(client, label=f"{self.settings.backend}:{self.settings.model or 'default'}")
+
     def executor(self, dialog: DialogInput, client: ChatCompletionClient, sink: TraceSink, *,
                  validators: Sequence[Validator], personas: Personas | None = None) -> DialogExecutor:
         """An executor for ``dialog`` with fresh agents on ``client`` (the run's personas unless given)."""
         p = personas or self.personas
         return self.prepared.executor(dialog, client, validators, sink, user_persona=p.user,
                                       system_persona=p.system, max_attempts=self.settings.max_attempts,
-                                      embed_directive=self.settings.embed_directive, run_id=self.run_id)
+                                      embed_directive=self.settings.embed_directive, run_id=self.run_id,
+                                      scorer=self.scorer(client))
 
     def executor_with(self, user: DialogAgent, system: DialogAgent, sink: TraceSink, *,
-                      validators: Sequence[Validator], clients: Sequence[Any]) -> DialogExecutor:
+                      validators: Sequence[Validator], clients: Sequence[Any],
+                      scorer: DialogScorer | None = None) -> DialogExecutor:
         """An executor for agents built elsewhere (replay's persona switch), with the run's rules."""
         return DialogExecutor(user, system, validators, self.prepared.planner, sink,
                               catalog=self.prepared.catalog, max_attempts=self.settings.max_attempts,
-                              clients=clients, run_id=self.run_id)
+                              clients=clients, run_id=self.run_id, scorer=scorer)
 
     def record(self, dialog: DialogInput, result: DialogResult, *, backend: str | None = None,
                personas: Personas | None = None) -> dict[str, Any]:

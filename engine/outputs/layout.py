@@ -7,8 +7,11 @@ scripts read them: ``user_id``; ``user_previous_interactions`` (a list of ``{<d>
 MobileRec, ``place`` for Yelp, ``product`` for Amazon and the sample world, ``book``, ``item``). Each
 interaction also carries ``<d>_id``, ``date`` and ``rating``; negatives are
 ``negative_recommended_<d>s``; each turn carries ``is_recommendation`` and our fields (``super_node``,
-``node_index``, ``attempt``, ``recommended_item``, ``is_acceptance``); the dialog carries
-``accepted`` and our fields (plan, verdicts, counts, personas, backend, run).
+``node_index``, ``attempt``, ``recommended_item``, ``is_acceptance``, and ``grounding``: the facts it
+was asked to express with their stage-1 sentence ids, :mod:`engine.core.provenance`); the dialog
+carries ``accepted`` and our fields (plan, ``declines``: the alternatives turned down and whether the
+user really rated them low, ``judge``: the judge's scores or null, verdicts, counts, personas, backend,
+run).
 
 Every layout is lossless for the dataset line (:func:`engine.core.records.dialog_record`): the
 ``record_from_*`` functions give it back key for key, which is what the round-trip tests check.
@@ -20,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from engine.core.provenance import DECLINE_KEYS, GROUNDING_KEYS
 from engine.store.reader import DialogData, RunData
 from profiling.errors import ConvRecError
 
@@ -66,6 +70,8 @@ _RECORD_KEYS = (
     "negatives",
     "plan",
     "turns",
+    "declines",
+    "judge",
     "n_attempts",
     "n_rollbacks",
     "n_llm_calls",
@@ -142,6 +148,7 @@ def release_line(d: DialogData, run: RunData, domain: str) -> dict[str, Any]:
                 "super_node": t["node"],
                 "node_index": t["node_index"],
                 "attempt": t["attempt"],
+                "grounding": t["grounding"],
             }
         )
     return {
@@ -153,6 +160,8 @@ def release_line(d: DialogData, run: RunData, domain: str) -> dict[str, Any]:
         ],
         "turns": turns,
         "accepted": _accepted(r),
+        "declines": r["declines"],
+        "judge": r["judge"],
         "dialog_id": r["dialog_id"],
         "split": r["split"],
         "status": r["status"],
@@ -192,6 +201,7 @@ def record_from_release(line: dict[str, Any]) -> dict[str, Any]:
                 "node": t["super_node"],
                 "node_index": t["node_index"],
                 "attempt": t["attempt"],
+                "grounding": t["grounding"],
             }
         )
     out = {
@@ -208,6 +218,8 @@ def record_from_release(line: dict[str, Any]) -> dict[str, Any]:
         ],
         "plan": line["plan"],
         "turns": turns,
+        "declines": line["declines"],
+        "judge": line["judge"],
         "n_attempts": line["n_attempts"],
         "n_rollbacks": line["n_rollbacks"],
         "n_llm_calls": line["n_llm_calls"],
@@ -223,6 +235,14 @@ def record_from_release(line: dict[str, Any]) -> dict[str, Any]:
 _INTERACTION = pa.struct(
     [("item", pa.string()), ("title", pa.string()), ("rating", pa.float64()), ("date", pa.string())]
 )
+_IDS = pa.list_(pa.int64())
+_TYPES = {"kind": pa.string(), "item": pa.string(), "name": pa.string(), "stance": pa.string(),
+          "title": pa.string(), "source": pa.string(), "reason": pa.string(), "rated_low": pa.bool_(),
+          "own_review": pa.bool_(), "sentence_ids": _IDS, "evidence_ids": _IDS, "complaint_ids": _IDS}
+_GROUNDING = pa.struct([(k, _TYPES.get(k, pa.int64())) for k in GROUNDING_KEYS])
+_DECLINE = pa.struct([(k, _TYPES.get(k, pa.int64())) for k in DECLINE_KEYS])
+_JUDGE = pa.struct([("naturalness", pa.int64()), ("faithfulness", pa.int64()), ("rationale", pa.string()),
+                    ("judge", pa.string()), ("error", pa.string())])
 DIALOG_SCHEMA = pa.schema(
     [
         ("dialog_id", pa.string()),
@@ -242,6 +262,8 @@ DIALOG_SCHEMA = pa.schema(
         ("plan_hash", pa.string()),
         ("plan_path", pa.list_(pa.string())),
         ("replanned", pa.bool_()),
+        ("declines", pa.list_(_DECLINE)),
+        ("judge", _JUDGE),
         ("n_turns", pa.int64()),
         ("n_attempts", pa.int64()),
         ("n_rollbacks", pa.int64()),
@@ -268,6 +290,7 @@ TURN_SCHEMA = pa.schema(
         ("is_recommendation", pa.bool_()),
         ("recommended_item", pa.string()),
         ("is_acceptance", pa.bool_()),
+        ("grounding", pa.list_(_GROUNDING)),
     ]
 )
 
@@ -290,6 +313,8 @@ def dialog_row(d: DialogData, run: RunData) -> dict[str, Any]:
         "plan_hash": r["plan"]["hash"],
         "plan_path": r["plan"]["path"],
         "replanned": r["plan"]["replanned"],
+        "declines": r["declines"],
+        "judge": r["judge"],
         "n_turns": len(r["turns"]),
         "n_attempts": r["n_attempts"],
         "n_rollbacks": r["n_rollbacks"],
@@ -320,6 +345,7 @@ def turn_rows(d: DialogData) -> list[dict[str, Any]]:
             "is_recommendation": (rec := _recommended_item(d, t)) is not None,
             "recommended_item": rec,
             "is_acceptance": t["speaker"] == "user" and t["node"] == "accept",
+            "grounding": t["grounding"],
         }
         for k, t in enumerate(r["turns"])
     ]
@@ -349,9 +375,12 @@ def record_from_parquet(dialog: dict[str, Any], turns: list[dict[str, Any]]) -> 
                 "node": t["node"],
                 "node_index": t["node_index"],
                 "attempt": t["attempt"],
+                "grounding": list(t["grounding"]),
             }
             for t in ordered
         ],
+        "declines": list(dialog["declines"]),
+        "judge": dialog["judge"],
         "n_attempts": dialog["n_attempts"],
         "n_rollbacks": dialog["n_rollbacks"],
         "n_llm_calls": dialog["n_llm_calls"],

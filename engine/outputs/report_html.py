@@ -284,7 +284,8 @@ def render_report(
         + '<p class="note">Over the accepted dialogs, with the validators\' own text signals: a preference '
         "statement is a user clause in greet / elicit / clarify naming a bound aspect and taking a side; "
         "a claim is a system clause about an item naming an aspect whose community sentiment the node "
-        "binds.</p>"
+        "binds.</p><h3>Evidence behind the claims</h3>"
+        + _pairs(metrics["run"]["evidence"], tuple(metrics["run"]["evidence"]))
     )
     diversity = (
         _pairs(
@@ -372,13 +373,16 @@ def render_report(
             v["groundedness"]["target_leaks_in_accepted"],
             _pct(v["diversity"]["distinct_2"]),
             v["cost"]["tokens_per_accepted_dialog"],
+            v["evidence"]["judge_naturalness"],
+            v["evidence"]["judge_faithfulness"],
         )
         for k, v in metrics["per_persona"].items()
     ]
     personas = _table(
-        ("persona", "dialogs", "accepted", "preferences agree", "leaks", "distinct-2", "tokens / accepted"),
+        ("persona", "dialogs", "accepted", "preferences agree", "leaks", "distinct-2", "tokens / accepted",
+         "judge: naturalness", "judge: faithfulness"),
         persona_rows,
-    )
+    ) + '<p class="note">Judge scores (1-5, rubric in agents.validators.scorer): empty when no judge ran.</p>'
     if metrics.get("runs_by_persona"):
         personas += "<h3>Runs of this database by persona</h3>" + _table(
             (

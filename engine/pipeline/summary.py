@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from rich.table import Table
 
+from engine.core.provenance import decline_figures, judge_figures
 from engine.gateway import EndpointStats
 from engine.store import TraceStore
 
@@ -19,7 +20,8 @@ __all__ = ["run_summary", "summary_table", "write_outputs"]
 async def run_summary(store: TraceStore, run_id: str, records: list[dict[str, Any]],
                       endpoints: Sequence[EndpointStats], elapsed: float) -> dict[str, Any]:
     """The figures of summary.json: dialogs by status (and those not ended), turns, attempts, calls
-    (failed ones too), tokens, cost, endpoints, and the input records skipped by kind."""
+    (failed ones too), tokens, cost, endpoints, the input records skipped by kind, declines (and the
+    share the user's own low rating backs) and the judge's scores of accepted dialogs."""
     info = await store.run(run_id)
     calls = await store.call_totals(run_id)
     statuses = Counter(r["status"] for r in records)
@@ -43,6 +45,8 @@ async def run_summary(store: TraceStore, run_id: str, records: list[dict[str, An
         "input_records": loaded.get("loaded"), "skipped_records": loaded.get("skipped_total", 0),
         "skipped_by_kind": loaded.get("skipped", {}), "duplicates_dropped": loaded.get("duplicates", 0),
         "elapsed_s": round(elapsed, 1),
+        **decline_figures(accepted := [r for r in records if r["status"] == "accepted"]),
+        **judge_figures(accepted),
         "endpoints": [s.model_dump(mode="json") for s in endpoints],
         "top_failure_reasons": dict(reasons.most_common(5)),
     }

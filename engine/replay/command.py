@@ -106,7 +106,7 @@ async def replay_main(settings: RunSettings, console: Console) -> int:
                 assert n is not None  # a swap is only made with replay_from_node
                 ex = setup.executor_with(PersonaSwitch(ex.user, new_ex.user, n),
                                          PersonaSwitch(ex.system, new_ex.system, n), sink,
-                                         validators=validators, clients=[client])
+                                         validators=validators, clients=[client], scorer=setup.scorer(client))
             result = await ex.run(d.plan, d.context)
             record = setup.record(d, result, backend=records[d.key]["backend"], personas=personas)
             identical = record == records[d.key]

@@ -60,7 +60,7 @@ def test_what_is_stored_and_what_a_resumed_run_keeps() -> None:
     assert (later.dialogs, later.backend, later.user_persona) == (5, "scripted", "default")
     assert (later.concurrency, later.run_id) == (8, "r")
     # A run stored by an older version lacks some settings: they take their defaults.
-    assert RunSettings(max_tokens=10).resumed({"dialogs": 2}, run_id="old").max_tokens == 64
+    assert RunSettings(max_tokens=10).resumed({"dialogs": 2}, run_id="old").max_tokens == 256
 
 
 def test_contradictions_are_refused_before_any_work() -> None:
