@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     c = dict.fromkeys(("dialogs", "accepted", "twice_in_a_row", "not_system_first", "quotes",
                        "quotes_off_category", "quotes_wrong_sign", "retry_prompts", "feedback_items",
                        "feedback_about_other_role", "own_fault_without_feedback",
-                       "feedback_without_own_fault", "claims", "claims_below_5", "grounding_ids", "ids_bad"), 0)
+                       "feedback_without_own_fault", "claims", "claims_below_5", "grounding_ids",
+                       "ids_bad"), 0)
 
     async def play() -> None:
         validators = default_validators()
