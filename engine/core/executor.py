@@ -36,6 +36,7 @@ from agents.backends.base import RecordingClient
 from agents.catalog import Catalog
 from agents.dialog import DialogAgent, Feedback, NodeRequest, Turn, ValidationInput, Validator, Verdict
 from agents.errors import BadOutput, LLMError
+from agents.validators.rule import RuleValidator
 from agents.validators.scorer import DialogScore, DialogScorer
 from engine.core.attribution import (
     attribute_calls,
@@ -333,10 +334,18 @@ class _DialogRun:
                     errors.append(_BackendFailed(f"node {node.index} ({node.state}) attempt {attempt} "
                                                  f"validator {v.name}", exc))
 
-        # Concurrently (an LLM judge waits on its model), reported in the configured order.
-        async with anyio.create_task_group() as tg:
-            for k in range(len(validators)):
-                tg.start_soon(one, k)
+        # Rule validators inline (they never wait, and a task each cost more than their checks); the
+        # others concurrently (an LLM judge waits on its model); verdicts in the configured order.
+        waiting = []
+        for k, v in enumerate(validators):
+            if isinstance(v, RuleValidator):
+                verdicts[k] = v.verdict(data)
+            else:
+                waiting.append(k)
+        if waiting:
+            async with anyio.create_task_group() as tg:
+                for k in waiting:
+                    tg.start_soon(one, k)
         if errors:
             raise errors[0]
         return [v for v in verdicts if v is not None]
