@@ -130,6 +130,6 @@ def search_catalog(
         profiles.extend(catalog)
     elif source is not None:
         at = ctx.seed.target.timestamp
-        profiles.extend(source.item_profile(i, at) for i in items)
+        profiles.extend(source.item_profile(i, at, evidence=False) for i in items)
     declined = {n.negative.item for n in request.plan.nodes[: request.node.index] if n.negative is not None}
     return rank_items(wanted_aspects(request), profiles, ctx.aspects, exclude=declined, k=k)

@@ -57,7 +57,8 @@ class SystemAgent:
             return []
         at = request.context.seed.target.timestamp
         if self._catalog is None or self._catalog[0] != at:
-            self._catalog = (at, [self._profiles.item_profile(i, at) for i in self._items])
+            # The search reads sentiment and mentions only: no evidence quotes (half of a profile's cost).
+            self._catalog = (at, [self._profiles.item_profile(i, at, evidence=False) for i in self._items])
         return self._catalog[1]
 
     async def reply(self, request: NodeRequest) -> AgentReply:
