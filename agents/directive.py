@@ -216,32 +216,22 @@ def build_directive(
     role: Speaker,
     persona: Persona,
     search: tuple[SearchHit, ...] | list[SearchHit] = (),
-    *,
-    memo: dict[Any, Any] | None = None,
 ) -> Directive:
     """The directive of ``role``'s next turn for ``request``.
 
     Evidence naming the target is dropped while the target is not on the table (the user must not
     name it before it is recommended, the system must not recommend it early), and so is evidence
-    that does not mention its aspect by name or top phrase. ``memo``: a dict the caller keeps for one
-    dialog; the scrubbed binding of a node is then built once, not on every exchange and attempt.
+    that does not mention its aspect by name or top phrase.
     """
     node = request.node
     plan = request.plan
     on_table = target_on_table(plan, node.index) or (node.type == "recommend_target" and role == "user")
-    key = ("binding", id(node), on_table, id(request.context))
-    cached = memo.get(key) if memo is not None else None
-    if cached is not None and cached[0] is node and cached[1] is request.context:
-        binding = cached[2]
-    else:
-        banned: list[list[str]] = []
-        if not on_table and node.type != "recommend_target":
-            title = request.context.target.title or request.context.target.item
-            banned = [normalise_tokens(title), normalise_tokens(request.context.target.item)]
-        scrubbed = _scrub(node.model_dump(mode="json"), banned, request.context.aspects)
-        binding = NodeBinding.model_validate(scrubbed)
-        if memo is not None:  # the node and context are kept with it: their ids are not reused meanwhile
-            memo[key] = (node, request.context, binding)
+    banned: list[list[str]] = []
+    if not on_table and node.type != "recommend_target":
+        title = request.context.target.title or request.context.target.item
+        banned = [normalise_tokens(title), normalise_tokens(request.context.target.item)]
+    scrubbed = _scrub(node.model_dump(mode="json"), banned, request.context.aspects)
+    binding = NodeBinding.model_validate(scrubbed)
     revealed: list[str] = []
     for earlier in plan.nodes[: node.index]:
         names = [f.name for f in earlier.reveals]

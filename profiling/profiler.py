@@ -406,7 +406,7 @@ class TemporalProfiler:
         """Distinct sentence ids of fact rows, in the order given (one array lookup, not a loop)."""
         sentence = self.facts.sentence
         if not rows or sentence is None:
-            return tuple(dict.fromkeys(rows))
+            return tuple(dict.fromkeys(rows)) if rows else ()
         return tuple(dict.fromkeys(sentence[list(rows)].tolist()))
 
     def _grid(self, i: int, t: int, skip_user: int | None = None
