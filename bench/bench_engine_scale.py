@@ -117,6 +117,7 @@ class Throughput:
     started: int  # dialogs started when the window opened (all of them unless the start timed out)
     lag_p99_s: float = math.nan  # event-loop lag in the window (a 10 ms sleeper's late wake-ups)
     lag_max_s: float = math.nan
+    llm_concurrency: int = 0  # the endpoint's limit on calls in flight (0: the dialog concurrency)
 
     @property
     def achieved(self) -> float:
@@ -124,7 +125,7 @@ class Throughput:
 
     @property
     def ideal(self) -> float:
-        return self.concurrency / self.latency_s
+        return min(self.concurrency, self.llm_concurrency or self.concurrency) / self.latency_s
 
     @property
     def ceiling(self) -> float:
@@ -150,7 +151,7 @@ class Throughput:
 
 
 async def throughput(corpus: Corpus, prepared: PreparedDialogs, concurrency: int, latency: float,
-                     window: float, settle: float, start_timeout: float) -> Throughput:
+                     window: float, settle: float, start_timeout: float, llm: int = 0) -> Throughput:
     dialogs = clone_inputs(prepared.inputs, concurrency * 4)
     holder: list[Played] = []
     result: list[Throughput] = []
@@ -182,13 +183,13 @@ async def throughput(corpus: Corpus, prepared: PreparedDialogs, concurrency: int
                 result.append(Throughput(concurrency, latency, statistics.mean(live), calls, w,
                                          cpu / max(calls, 1), main / max(calls, 1), start_s, cpu / w,
                                          min(started, concurrency), pct(lags, .99),
-                                         max(lags, default=math.nan)))
+                                         max(lags, default=math.nan), llm))
                 tg.cancel_scope.cancel()
 
             tg.start_soon(probe.run)
             tg.start_soon(measure)
             await engine_play(store, corpus, prepared, dialogs, fake_model(latency), concurrency=concurrency,
-                              llm_concurrency=concurrency, started=holder)
+                              llm_concurrency=llm or concurrency, started=holder)
             raise ConvRecError(f"all {len(dialogs)} dialogs ended before the window closed: "
                                "shorten --window or --settle")
     return result[0]
@@ -197,12 +198,14 @@ async def throughput(corpus: Corpus, prepared: PreparedDialogs, concurrency: int
 async def bench_throughput(args: argparse.Namespace) -> list[str]:
     corpus, prepared = load_dialogs(args.world, args.distinct)
     lines = [f"fake model latency {args.latency * 1e3:.0f} ms; scheduler semaphore fast_acquire="
-             f"{args.fast_acquire} (yield every {args.yield_every}); llm concurrency per endpoint = dialog "
-             f"concurrency; {len(prepared.inputs)} distinct seeds ({args.world} world); window "
+             f"{args.fast_acquire} (yield every {args.yield_every}); llm concurrency per endpoint "
+             f"{args.llm_concurrency or '= dialog concurrency'}; {len(prepared.inputs)} distinct seeds "
+             f"({args.world} world); window "
              f"{args.window:g} s, opened {args.settle:g} s after every slot was filled (or --start-timeout)"]
     results = []
     for c in [*args.sweep, args.concurrency]:
-        r = await throughput(corpus, prepared, c, args.latency, args.window, args.settle, args.start_timeout)
+        r = await throughput(corpus, prepared, c, args.latency, args.window, args.settle, args.start_timeout,
+                             args.llm_concurrency)
         results.append(r)
         print(r.line(), flush=True)
     ok = [r for r in results if r.achieved >= 0.9 * r.ideal]
@@ -352,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("throughput", help="calls/s at many concurrent dialogs vs concurrency / latency")
     t.add_argument("--concurrency", type=int, default=2000, help="dialogs live at once (default: 2000)")
     t.add_argument("--latency", type=float, default=0.2, help="seconds per fake model call (default: 0.2)")
+    t.add_argument("--llm-concurrency", type=int, default=0,
+                   help="the endpoint's limit on calls in flight, as a server's (0: the dialog concurrency; "
+                   "the ideal is then min(dialogs, limit) / latency) (default: 0)")
     t.add_argument("--sweep", type=_ints, default=[25, 50, 100, 200, 400],
                    help="smaller concurrencies measured first, comma-separated (default: 25,50,100,200,400)")
     t.add_argument("--window", type=float, default=10.0, help="seconds counted (default: 10)")
