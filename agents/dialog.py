@@ -9,7 +9,6 @@ next message. The executor owns the loop; agents and validators never see each o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +18,7 @@ from planners.context import PlanContext
 from planners.plan import DialogPlan, NodeBinding
 
 __all__ = ["AgentReply", "DialogAgent", "Feedback", "NodeRequest", "Speaker", "Turn", "ValidationInput",
-           "Validator", "Verdict", "transcript_text"]
+           "Validator", "Verdict"]
 
 Speaker = Literal["user", "system"]
 
@@ -135,8 +134,3 @@ class Validator(Protocol):
     kind: Literal["executional", "behavioral"]
 
     async def check(self, data: ValidationInput) -> Verdict: ...
-
-
-def transcript_text(turns: Sequence[Turn]) -> str:
-    """The turns as 'user: ...' / 'system: ...' lines (for prompts and debugging)."""
-    return "\n".join(f"{t.speaker}: {t.text}" for t in turns)

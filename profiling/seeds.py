@@ -29,9 +29,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from profiling.corpus import Corpus, Interaction, from_millis, to_millis
+from profiling.corpus import Corpus, Interaction, to_millis
 
-__all__ = ["Seed", "SeedConfig", "SplitCuts", "cut_times", "make_seeds", "seed_rng", "split_seeds"]
+__all__ = ["Seed", "SeedConfig", "SplitCuts", "make_seeds", "seed_rng", "split_seeds"]
 
 Split = Literal["train", "validation", "test"]
 NegativeSource = Literal["rated_low", "same_category", "catalog"]
@@ -194,8 +194,3 @@ def split_seeds(seeds: list[Seed], fractions: tuple[float, float, float] = (0.8,
         counts[split] += 1
         out.append(s.model_copy(update={"split": split}))
     return out, SplitCuts(train_end=train_end, validation_end=validation_end, counts=counts)
-
-
-def cut_times(cuts: SplitCuts) -> tuple[str, str]:
-    """The cut points as ISO strings, for reports."""
-    return from_millis(cuts.train_end).isoformat(), from_millis(cuts.validation_end).isoformat()

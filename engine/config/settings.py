@@ -88,6 +88,10 @@ class RunSettings(BaseModel):
         "users and time), or active selection on seed features: random, stratified (category x "
         "popularity), kcenter (coreset), js (Jensen-Shannon information), hybrid (k-center + JS - "
         "popularity); see README", "generation", kept=True)
+    min_mentions: int = _opt(
+        5, "other buyers' mentions a community fact (praise, criticism, 'most buyers say') needs before a "
+        "plan may bind it; a falling trend needs this many on each side of its time cut", "generation",
+        kept=True, ge=1)
     max_attempts: int = _opt(4, "attempts per node before rolling back to an alternative path", "generation",
                              kept=True, ge=1)
     user_persona: str = _opt(

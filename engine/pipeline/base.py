@@ -42,6 +42,7 @@ from engine.pipeline.outcome import (
 )
 from engine.pipeline.summary import run_summary, summary_table, write_outputs
 from engine.store import RunInfo, SeedRow, TraceStore
+from planners import PlanConfig
 from profiling.corpus import Corpus
 from profiling.datasets import load_corpus_report
 from profiling.errors import ConvRecError
@@ -80,6 +81,7 @@ def load_run_corpus_report(settings: RunSettings, console: Console) -> tuple[Cor
 def prepare_dialogs_of(settings: RunSettings, corpus: Corpus, *, encoder: Any = None) -> PreparedDialogs:
     """Stage 1 (cached), the seeds and the plans of the run's dialogs: the same for run, resume, replay."""
     return prepare_dialog_set(corpus, n=settings.dialogs, profiling=settings.profiling_config(),
+                              plan_config=PlanConfig(seed=settings.seed, min_mentions=settings.min_mentions),
                               split=settings.split_filter, seed=settings.seed, select=settings.select,
                               encoder=encoder)
 

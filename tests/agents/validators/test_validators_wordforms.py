@@ -152,9 +152,13 @@ async def test_negation_and_word_forms_of_the_aspects_own_term_at_the_validators
     bad = await failed(data)
     assert set(bad) == {"behavioral.preference_polarity"}
     assert "negatively about 'use'" in bad["behavioral.preference_polarity"][0]
+    inquiry = next(n.inquiry for n in plan.nodes if n.inquiry is not None)
+    assert inquiry.community.name == "use"
+    # The answer follows the community's view (a coherent plan can inquire into a weak aspect).
+    view = "positive" if inquiry.community.sentiment > 0 else "negative"
     asked = attempt_input(plan, "inquire_item", [
         ("user", "I'm curious how it holds up using it day to day"),
-        ("system", "Buyers are mostly positive about it in daily use."),
+        ("system", f"Buyers are mostly {view} about it in daily use."),
     ]).model_copy(update={"context": ctx})
     assert await failed(asked) == {}
 
