@@ -93,9 +93,9 @@ class HttpBackend(RecordingClient):
         self._query = query or None
         headers = {"Authorization": f"Bearer {key.get_secret_value() if key is not None else _NO_KEY}",
                    "Content-Type": "application/json", "Accept": "application/json"}
-        # The config decides where calls go: trust_env off, so no proxy or .netrc from the environment.
+        # Proxy variables are honoured as the SDK's client honours them (trust_env, httpx's default).
         self._client = http_client if http_client is not None else httpx2.AsyncClient(
-            headers=headers, timeout=httpx2.Timeout(config.timeout_s), trust_env=False,
+            headers=headers, timeout=httpx2.Timeout(config.timeout_s),
             limits=httpx2.Limits(max_connections=None, max_keepalive_connections=KEEPALIVE_CONNECTIONS))
         if http_client is not None:
             http_client.headers.update(headers)
