@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from autogen_core.models import AssistantMessage, LLMMessage, SystemMessage, UserMessage
 
@@ -76,14 +77,25 @@ def system_message(role: Speaker, persona: Persona) -> str:
     return f"{_ROLE_TEXT[role]}\nStyle ({persona.name}): {persona.style}\n{_SAFETY}"
 
 
-def history_messages(turns: Sequence[Turn], role: Speaker) -> list[LLMMessage]:
-    """The transcript as chat messages seen from ``role``: its own turns as assistant messages."""
+def history_messages(turns: Sequence[Turn], role: Speaker, *, memo: dict[Any, Any] | None = None
+                     ) -> list[LLMMessage]:
+    """The transcript as chat messages seen from ``role``: its own turns as assistant messages.
+
+    ``memo``: a dict the caller keeps for one dialog; each turn's message is then made once, and a
+    prompt only adds the turns said since the last one.
+    """
     out: list[LLMMessage] = []
     for t in turns:
-        if t.speaker == role:
-            out.append(AssistantMessage(content=t.text, source=role))
-        else:
-            out.append(UserMessage(content=t.text, source=t.speaker))
+        key = ("turn", id(t), role)
+        cached = memo.get(key) if memo is not None else None
+        if cached is not None and cached[0] is t:
+            out.append(cached[1])
+            continue
+        message: LLMMessage = (AssistantMessage(content=t.text, source=role) if t.speaker == role
+                               else UserMessage(content=t.text, source=t.speaker))
+        if memo is not None:  # the turn is kept with its message: its id is not reused meanwhile
+            memo[key] = (t, message)
+        out.append(message)
     return out
 
 
@@ -236,11 +248,12 @@ class Prompt:
 
 
 def build_prompt(directive: Directive, persona: Persona, transcript: Sequence[Turn], *,
-                 embed_directive: bool = True) -> Prompt:
+                 embed_directive: bool = True, memo: dict[Any, Any] | None = None) -> Prompt:
     """The prompt for one turn. ``embed_directive=False`` leaves the JSON block out (the scripted
-    backend then cannot answer; a small real model may do better without it)."""
+    backend then cannot answer; a small real model may do better without it). ``memo``: see
+    :func:`history_messages`."""
     text = turn_instructions(directive)
     if embed_directive:
         text = f"{text}\n{render_directive(directive)}"
-    history = tuple(history_messages(transcript, directive.role))
+    history = tuple(history_messages(transcript, directive.role, memo=memo))
     return Prompt(system_message(directive.role, persona), history, text)

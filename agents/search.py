@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from agents.catalog import normalise_tokens
 from agents.dialog import NodeRequest
@@ -41,17 +42,26 @@ class SearchHit:
 
 def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
     n = len(phrase)
-    return n > 0 and any(tuple(tokens[i:i + n]) == tuple(phrase) for i in range(len(tokens) - n + 1))
+    if n == 0 or phrase[0] not in tokens:  # most phrases miss at their first word: no window built
+        return False
+    phrase = tuple(phrase)
+    return any(tuple(tokens[i:i + n]) == phrase for i in range(len(tokens) - n + 1))
 
 
-def _phrase_tokens(aspect: Aspect) -> list[list[str]]:
-    # Leading articles carry no meaning and would make "the price" miss "price".
+def _phrase_tokens(aspect: Aspect) -> tuple[tuple[str, ...], ...]:
+    return _phrases(aspect.name, tuple(aspect.phrases))
+
+
+@lru_cache(maxsize=4096)
+def _phrases(name: str, phrases: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    # Once per aspect, not per search. Leading articles carry no meaning and would make "the price"
+    # miss "price".
     out = []
-    for text in (aspect.name, *aspect.phrases):
-        toks = [t for t in normalise_tokens(text) if t not in {"the", "a", "an"}]
+    for text in (name, *phrases):
+        toks = tuple(t for t in normalise_tokens(text) if t not in {"the", "a", "an"})
         if toks:
             out.append(toks)
-    return out
+    return tuple(out)
 
 
 def wanted_aspects(request: NodeRequest) -> dict[int, float]:
@@ -130,6 +140,6 @@ def search_catalog(
         profiles.extend(catalog)
     elif source is not None:
         at = ctx.seed.target.timestamp
-        profiles.extend(source.item_profile(i, at) for i in items)
+        profiles.extend(source.item_profile(i, at, evidence=False) for i in items)
     declined = {n.negative.item for n in request.plan.nodes[: request.node.index] if n.negative is not None}
     return rank_items(wanted_aspects(request), profiles, ctx.aspects, exclude=declined, k=k)

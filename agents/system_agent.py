@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from autogen_core.models import ChatCompletionClient
 
@@ -46,6 +47,8 @@ class SystemAgent:
         self._k = search_k
         self._embed = embed_directive
         self._runner = AutogenRunner(name, client)
+        # What its prompts reuse from turn to turn (one agent plays one dialog at a time).
+        self._memo: dict[Any, Any] = {}
         # Item profiles at a seed's time, computed once: a dialog searches at one time, many times.
         self._catalog: tuple[datetime, list[ItemProfile]] | None = None
 
@@ -54,7 +57,8 @@ class SystemAgent:
             return []
         at = request.context.seed.target.timestamp
         if self._catalog is None or self._catalog[0] != at:
-            self._catalog = (at, [self._profiles.item_profile(i, at) for i in self._items])
+            # The search reads sentiment and mentions only: no evidence quotes (half of a profile's cost).
+            self._catalog = (at, [self._profiles.item_profile(i, at, evidence=False) for i in self._items])
         return self._catalog[1]
 
     async def reply(self, request: NodeRequest) -> AgentReply:
@@ -62,7 +66,8 @@ class SystemAgent:
         hits = (search_catalog(request, k=self._k, catalog=self._catalog_at(request))
                 if request.node.type in SEARCH_NODES else [])
         directive = build_directive(request, "system", self.spec, hits)
-        prompt = build_prompt(directive, self.spec, request.transcript, embed_directive=self._embed)
+        prompt = build_prompt(directive, self.spec, request.transcript, embed_directive=self._embed,
+                              memo=self._memo)
         out = await self._runner.run(prompt)
         return AgentReply(text=out.text.strip(), done=request.exchange + 1 >= request.node.min_turns,
                           backend=self.backend, cut_off=out.cut_off)

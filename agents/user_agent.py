@@ -9,6 +9,7 @@ minimum number of exchanges is reached": validators decide what really happened.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from autogen_core.models import ChatCompletionClient
 
@@ -35,11 +36,14 @@ class UserAgent:
         self.backend = backend_label(client)
         self._embed = embed_directive
         self._runner = AutogenRunner(name, client)
+        # What its prompts reuse from turn to turn (one agent plays one dialog at a time).
+        self._memo: dict[Any, Any] = {}
 
     async def reply(self, request: NodeRequest) -> AgentReply:
         """The user's next message for ``request``."""
         directive = build_directive(request, "user", self.spec)
-        prompt = build_prompt(directive, self.spec, request.transcript, embed_directive=self._embed)
+        prompt = build_prompt(directive, self.spec, request.transcript, embed_directive=self._embed,
+                              memo=self._memo)
         out = await self._runner.run(prompt)
         return AgentReply(text=out.text.strip(), done=request.exchange + 1 >= request.node.min_turns,
                           backend=self.backend, cut_off=out.cut_off)

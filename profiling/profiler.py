@@ -260,11 +260,13 @@ class TemporalProfiler:
         ranked = sorted(prof.preferences, key=lambda p: (-p.mentions, p.aspect))
         return [p.aspect for p in ranked[:k]]
 
-    def item_profile(self, item: str, at: datetime, *, exclude_user: str | None = None) -> ItemProfile:
+    def item_profile(self, item: str, at: datetime, *, exclude_user: str | None = None,
+                     evidence: bool = True) -> ItemProfile:
         """The community view of ``item`` from reviews strictly before ``at``.
 
         ``exclude_user``: that user's own sentences are left out of the aspect views (what other buyers
-        say); the rating summary still counts every interaction.
+        say); the rating summary still counts every interaction. ``evidence=False``: no quotes nor
+        sentence ids, the rest the same (what a catalog search reads, for half the CPU).
         """
         t = _millis(at)
         i = self._item(item)
@@ -286,9 +288,9 @@ class TemporalProfiler:
             n_pos = np.bincount(labels[pos], minlength=self._k)
             n_neg = np.bincount(labels[neg], minlength=self._k)
             low, high = share_interval(n_pos, n_neg, prior=st.stance_prior, level=st.stance_level)
-            ev_pos = latest_per_label(labels[pos], idx[pos], st.evidence)
-            ev_neg = latest_per_label(labels[neg], idx[neg], st.evidence)
-            behind = latest_per_label(labels, idx, st.provenance_ids)
+            ev_pos = latest_per_label(labels[pos], idx[pos], st.evidence * evidence)
+            ev_neg = latest_per_label(labels[neg], idx[neg], st.evidence * evidence)
+            behind = latest_per_label(labels, idx, st.provenance_ids * evidence)
             present = np.flatnonzero(mentions)
             order = present[np.lexsort((present, -mentions[present]))]
             rows = zip(
@@ -401,8 +403,11 @@ class TemporalProfiler:
         return self._item_cat[self.facts.item[idx]] == code
 
     def _ids(self, rows: Sequence[int]) -> tuple[int, ...]:
-        """Distinct sentence ids of fact rows, in the order given."""
-        return tuple(dict.fromkeys(self.facts.sentence_id(j) for j in rows))
+        """Distinct sentence ids of fact rows, in the order given (one array lookup, not a loop)."""
+        sentence = self.facts.sentence
+        if not rows or sentence is None:
+            return tuple(dict.fromkeys(rows)) if rows else ()
+        return tuple(dict.fromkeys(sentence[list(rows)].tolist()))
 
     def _grid(self, i: int, t: int, skip_user: int | None = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:

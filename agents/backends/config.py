@@ -62,6 +62,9 @@ class BackendConfig(BaseModel):
     price_output_per_1m: float = Field(default=0.0, ge=0.0, description="USD per 1M output tokens")
     json_mode: JsonMode = Field(default="json_schema", description="how structured output is requested")
     timeout_s: float = Field(default=120.0, gt=0.0, description="HTTP timeout of one call (openai)")
+    openai_client: Literal["httpx", "sdk"] = Field(
+        default="httpx", description="openai: how requests are sent; httpx = posted directly (lean, no "
+        "streaming), sdk = through the openai SDK (streams)")
     context_window: int = Field(default=2048, ge=1, description="tokens the model can attend to")
     model_info: ModelInfoConfig = Field(default_factory=ModelInfoConfig)
     model_path: Path | None = Field(

@@ -20,9 +20,13 @@ BackendBuilder = Callable[[BackendConfig], ChatCompletionClient]
 
 
 def _build_openai(config: BackendConfig) -> ChatCompletionClient:
-    from agents.backends.openai_backend import OpenAIBackend
+    if config.openai_client == "sdk":
+        from agents.backends.openai_backend import OpenAIBackend
 
-    return OpenAIBackend(config)
+        return OpenAIBackend(config)
+    from agents.backends.http_backend import HttpBackend
+
+    return HttpBackend(config)
 
 
 def _build_local(config: BackendConfig) -> ChatCompletionClient:

@@ -117,18 +117,27 @@ def aspect_terms(aspect: Aspect | None, *, aspect_id: int, names: Iterable[str] 
     mostly") keeps its whole name and the first part of it as terms: that is how a realizer given
     the name refers to it, and without a term it could never be found.
     """
+    # Built once per (name, phrases, names): a run asks for the same aspects' terms on every attempt.
+    if aspect is None:
+        return _terms(None, (), aspect_id, tuple(names))
+    return _terms(aspect.name, tuple(aspect.phrases), aspect_id, tuple(names))
+
+
+@lru_cache(maxsize=4096)
+def _terms(aspect_name: str | None, phrases: tuple[str, ...], aspect_id: int, names: tuple[str, ...]
+           ) -> AspectTerms:
     name_parts: list[tuple[str, bool, bool]] = []
-    for n, bound in [*((n, True) for n in names), *([(aspect.name, False)] if aspect is not None else [])]:
+    own = [(aspect_name, False)] if aspect_name is not None else []
+    for n, bound in [*((n, True) for n in names), *own]:
         # The first part is the aspect's label ("comfort / padding"): a term even when VADER's lexicon
         # holds it as a sentiment word, as it does "comfort".
         name_parts.extend((part, k == 0, bound) for k, part in enumerate(n.split("/")))
-    phrases = list(aspect.phrases) if aspect is not None else []
     primary: list[tuple[str, ...]] = []
     for part, is_label, bound in name_parts:
         toks = _tokens(part)
         if toks and _usable(toks, label=is_label, bound=bound) and toks not in primary:
             primary.append(toks)
-    name = aspect.name if aspect is not None else next(iter(names), str(aspect_id))
+    name = aspect_name if aspect_name is not None else next(iter(names), str(aspect_id))
     if not primary:
         for fallback in (_tokens(name), _tokens(name.split("/")[0])):
             if fallback and fallback not in primary:

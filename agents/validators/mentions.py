@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from itertools import pairwise
 
 from agents.catalog import Catalog, normalise_tokens
@@ -46,6 +47,8 @@ def text_tokens(text: str) -> list[str]:
     return out
 
 
+# Several validators ask about the same (clause, title) pairs of an attempt: answered once.
+@lru_cache(maxsize=16384)
 def item_referenced(text: str, title: str) -> bool:
     """Whether ``text`` names the item: its whole title, brand and model, or title words around the model."""
     toks = text_tokens(text)

@@ -42,7 +42,7 @@ class RuleValidator:
 
     def verdict(self, data: ValidationInput) -> Verdict:
         """The verdict, computed synchronously (rule checks never wait on anything)."""
-        feedback = tuple(self.reasons(AttemptView(data)))
+        feedback = tuple(self.reasons(AttemptView.of(data)))
         return Verdict(validator=self.name, kind=self.kind, judge="rule", passed=not feedback,
                        reasons=tuple(f.text for f in feedback), feedback=feedback)
 

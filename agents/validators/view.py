@@ -7,6 +7,7 @@ about itself (``AgentReply.done``, a claim in its text) is consulted.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
@@ -19,6 +20,12 @@ from planners.plan import CommunityFact, NodeBinding, UserAspectFact
 from profiling.profiles import ItemProfile
 
 __all__ = ["AttemptView", "bound_facts", "community_facts"]
+
+# Views of the latest attempts, by id of their input (a view keeps its input alive, so an id found
+# here with another input was reused by a new object: checked, never trusted). Bounded: interleaved
+# dialogs judge different attempts, and a view is only worth keeping while its attempt is judged.
+_MAX_VIEWS = 256
+_VIEWS: OrderedDict[int, AttemptView] = OrderedDict()
 
 RECOMMEND_NODES = ("recommend_alternative", "recommend_target")
 # A reply that answers the question before it without naming its topic: "It's my top priority.",
@@ -60,6 +67,20 @@ class AttemptView:
 
     data: ValidationInput
     _terms: dict[tuple[int, tuple[str, ...]], AspectTerms] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, data: ValidationInput) -> AttemptView:
+        """The view of ``data``, shared by every validator judging that attempt (built once per attempt).
+
+        A view holds only what follows from ``data`` (and caches it), so sharing it changes no verdict.
+        """
+        view = _VIEWS.get(id(data))
+        if view is None or view.data is not data:  # the id of an input that no longer exists: a new view
+            view = cls(data)
+            _VIEWS[id(data)] = view
+            if len(_VIEWS) > _MAX_VIEWS:
+                _VIEWS.popitem(last=False)
+        return view
 
     @property
     def turns(self) -> tuple[Turn, ...]:

@@ -151,6 +151,9 @@ class RunSettings(BaseModel):
     json_mode: Literal["json_schema", "json_object_schema", "json_object", "none"] = _opt(
         "json_schema", "openai only: how structured output is requested (llama.cpp server: "
         "json_object_schema)", "model", kept=True)
+    openai_client: Literal["httpx", "sdk"] = _opt(
+        "httpx", "openai only: how requests are sent; httpx = posted with a pooled keep-alive HTTP client "
+        "(the lean path: least CPU per call; no streaming), sdk = through the openai SDK", "model")
     directive: Literal["auto", "on", "off"] = _opt(
         "auto", "put the machine-readable turn directive in the prompts (auto: only for the scripted "
         "backend; 'on' lets a test server answer with the scripted realizer)", "model", kept=True)
@@ -291,7 +294,8 @@ class RunSettings(BaseModel):
             if not self.model:
                 raise SettingsError("--backend openai needs --model NAME")
             fields.update(base_url=(self.base_url or "").split(",")[0].strip() or None,
-                          api_key_env=self.api_key_env, json_mode=self.json_mode, timeout_s=self.call_timeout)
+                          api_key_env=self.api_key_env, json_mode=self.json_mode, timeout_s=self.call_timeout,
+                          openai_client=self.openai_client)
         return BackendConfig(**fields)  # type: ignore[arg-type]
 
     def profiling_config(self) -> ProfilingConfig:

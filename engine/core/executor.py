@@ -27,43 +27,38 @@ serve many concurrent dialogs. Decisions use no clock and no random numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import anyio
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
 
 from agents.backends.base import RecordingClient
-from agents.backends.usage import CallUsage
 from agents.catalog import Catalog
 from agents.dialog import DialogAgent, Feedback, NodeRequest, Turn, ValidationInput, Validator, Verdict
 from agents.errors import BadOutput, LLMError
+from agents.validators.rule import RuleValidator
 from agents.validators.scorer import DialogScore, DialogScorer
 from engine.core.attribution import (
-    CallPosition,
-    FailedCall,
     attribute_calls,
     call_scope,
-    current_call_stats,
 )
 from engine.core.events import (
     Clock,
     DialogEnded,
     DialogStarted,
     DialogStatus,
-    LLMCallRecorded,
     NodeAttemptEnded,
     NodeAttemptStarted,
     Replanned,
     RolledBack,
-    TraceEvent,
     TraceSink,
     TurnRecorded,
     TurnsSuperseded,
     VerdictRecorded,
     system_clock,
 )
+from engine.core.recorder import Recorder
+from engine.core.results import AttemptRecord, DialogResult, RollbackRecord
 from planners.context import PlanContext
 from planners.errors import PathError
 from planners.plan import DialogPlan, NodeBinding
@@ -73,112 +68,6 @@ __all__ = ["CUT_OFF", "AttemptRecord", "DialogExecutor", "DialogResult", "Rollba
 
 # The verdict of an attempt whose model reply stopped at the token limit (the executor's own check).
 CUT_OFF = "executional.cut_off"
-
-
-class AttemptRecord(BaseModel):
-    """One attempt at one node: the verdicts it got and whether it passed."""
-
-    model_config = ConfigDict(frozen=True)
-
-    plan_hash: str
-    node_index: int
-    node: str
-    state: str
-    attempt: int
-    passed: bool
-    verdicts: tuple[Verdict, ...]
-
-
-class RollbackRecord(BaseModel):
-    """A rollback: the node that failed every attempt, and the plan taken instead (None: none left)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    failed_node: int
-    failed_state: str
-    completed_nodes: int
-    avoid: tuple[str, ...]
-    reason: str
-    new_plan_hash: str | None
-
-
-class DialogResult(BaseModel):
-    """What a dialog run produced: its status, the accepted and all turns, verdicts, rollbacks, final plan."""
-
-    model_config = ConfigDict(frozen=True)
-
-    dialog_key: str
-    status: DialogStatus
-    reason: str | None = Field(description="why it failed (None when accepted)")
-    turns: tuple[Turn, ...] = Field(description="the accepted dialog")
-    all_turns: tuple[Turn, ...] = Field(description="every turn said, superseded ones flagged, in order")
-    attempts: tuple[AttemptRecord, ...]
-    rollbacks: tuple[RollbackRecord, ...]
-    plan: DialogPlan = Field(description="the final plan (the replanned one after a rollback)")
-    n_llm_calls: int
-    score: DialogScore | None = Field(None, description="the judge's scores (None: no judge ran)")
-
-    @property
-    def verdicts(self) -> list[Verdict]:
-        """Every verdict of every attempt, in order."""
-        return [v for a in self.attempts for v in a.verdicts]
-
-    def attempts_per_node(self) -> dict[tuple[str, int], int]:
-        """Attempts per (plan hash, node index): a replanned plan's nodes count separately."""
-        out: dict[tuple[str, int], int] = {}
-        for a in self.attempts:
-            key = (a.plan_hash, a.node_index)
-            out[key] = max(out.get(key, 0), a.attempt)
-        return out
-
-
-# -- tracing ----------------------------------------------------------------------------------------
-@dataclass
-class _Recorder:
-    """Numbers and emits one dialog's events."""
-
-    run_id: str
-    dialog_id: str
-    sink: TraceSink
-    clock: Clock
-    seq: int = 0
-    n_llm_calls: int = 0
-    plan_hash: str = ""  # of the plan being played (content_hash hashes the whole plan: computed once)
-    events: list[TraceEvent] = field(default_factory=list)
-
-    def emit(self, cls: Callable[..., TraceEvent], **fields: object) -> None:
-        event = cls(run_id=self.run_id, dialog_id=self.dialog_id, seq=self.seq, at=self.clock(), **fields)
-        self.seq += 1
-        self.sink.emit(event)
-
-    def position(self, node_index: int, attempt: int, exchange: int | None, role: str) -> CallPosition:
-        """Where a call made now sits in this dialog."""
-        return CallPosition(self.dialog_id, self.plan_hash, node_index, attempt, exchange, role)
-
-    def llm_call(self, usage: CallUsage, position: CallPosition) -> None:
-        self.n_llm_calls += 1
-        stats = current_call_stats()  # set by the gateway around the call (None without one)
-        self.emit(LLMCallRecorded, plan_hash=position.plan_hash, node_index=position.node_index,
-                  attempt=position.attempt, exchange=position.exchange, role=position.role,
-                  retries=stats.retries if stats else 0, queued_s=stats.queued_s if stats else 0.0,
-                  **usage.model_dump(include=_USAGE_FIELDS))
-
-
-    def llm_call_failed(self, failed: FailedCall, position: CallPosition) -> None:
-        self.n_llm_calls += 1
-        self.emit(LLMCallRecorded, plan_hash=position.plan_hash, node_index=position.node_index,
-                  attempt=position.attempt, exchange=position.exchange, role=position.role,
-                  provider=failed.provider, request_model=failed.request_model, response_model=None,
-                  input_tokens=failed.input_tokens, output_tokens=0, tokens_estimated=True,
-                  latency_s=failed.latency_s, cost_usd=0.0, finish_reason="error",
-                  request_hash=failed.request_hash, temperature=failed.temperature,
-                  max_tokens=failed.max_tokens, seed=failed.seed, server_address=failed.server_address,
-                  retries=failed.retries, queued_s=failed.queued_s, error=failed.error)
-
-
-_USAGE_FIELDS = {"provider", "request_model", "response_model", "input_tokens", "output_tokens",
-                 "tokens_estimated", "latency_s", "cost_usd", "finish_reason", "request_hash", "temperature",
-                 "max_tokens", "seed", "server_address", "response_text"}
 
 
 # The verdict an attempt gets when an agent's answer was refused before any validator saw it.
@@ -252,7 +141,7 @@ class DialogExecutor:
         """Play ``plan`` for ``context``'s seed to the end; the result says how it went (never raises on
         fidelity or backend failure: those are statuses)."""
         key = dialog_key or plan.seed_key
-        rec = _Recorder(self.run_id, key, self.sink, self.clock, plan_hash=plan.content_hash)
+        rec = Recorder(self.run_id, key, self.sink, self.clock, plan_hash=plan.content_hash)
         rec.emit(DialogStarted, seed_key=plan.seed_key, plan_hash=rec.plan_hash, path=plan.path,
                  user_persona=self.user.persona, system_persona=self.system.persona,
                  user_backend=self._backend(self.user), system_backend=self._backend(self.system),
@@ -280,7 +169,7 @@ class DialogExecutor:
 class _DialogRun:
     """The mutable state of one dialog while it plays."""
 
-    def __init__(self, ex: DialogExecutor, rec: _Recorder, plan: DialogPlan, context: PlanContext) -> None:
+    def __init__(self, ex: DialogExecutor, rec: Recorder, plan: DialogPlan, context: PlanContext) -> None:
         self.ex = ex
         self.rec = rec
         self.plan = plan
@@ -445,10 +334,18 @@ class _DialogRun:
                     errors.append(_BackendFailed(f"node {node.index} ({node.state}) attempt {attempt} "
                                                  f"validator {v.name}", exc))
 
-        # Concurrently (an LLM judge waits on its model), reported in the configured order.
-        async with anyio.create_task_group() as tg:
-            for k in range(len(validators)):
-                tg.start_soon(one, k)
+        # Rule validators inline (they never wait, and a task each cost more than their checks); the
+        # others concurrently (an LLM judge waits on its model); verdicts in the configured order.
+        waiting = []
+        for k, v in enumerate(validators):
+            if isinstance(v, RuleValidator):
+                verdicts[k] = v.verdict(data)
+            else:
+                waiting.append(k)
+        if waiting:
+            async with anyio.create_task_group() as tg:
+                for k in waiting:
+                    tg.start_soon(one, k)
         if errors:
             raise errors[0]
         return [v for v in verdicts if v is not None]

@@ -235,6 +235,9 @@ class TraceStore:
     # -- the run's lease -------------------------------------------------------------------------
     def _hold(self, lease: RunLease) -> None:
         """Fence every later write with ``lease`` and keep it alive with a heartbeat."""
+        # One heartbeat at a time: a store that records a second run stops the first one's (left
+        # running, it would keep the store's task group, and so its exit, waiting forever).
+        self._beat.cancel()
         self._lease = lease
         self._beat = anyio.CancelScope()
         if self._tg is not None:

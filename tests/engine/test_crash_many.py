@@ -124,17 +124,19 @@ def test_twenty_random_sigkills_each_resumed_give_the_uninterrupted_dataset(
         if len(kills) < KILLS:
             # Near the end, start-up kills only, so the run cannot finish before its 20th kill.
             if rng.random() < 0.4 and before < N - 4:
-                # While dialogs play: after a random number of model calls, plus a few milliseconds.
-                calls = rng.randint(1, 120)
+                # While dialogs play: after a random number of model calls, plus a few milliseconds
+                # (fewer calls than the four dialogs left at the least make, so the run is still going).
+                calls = rng.randint(1, 40)
                 moment = f"call {calls}"
                 while proc.poll() is None and len(server.requests) < seen + calls:
                     time.sleep(0.002)
                 time.sleep(rng.uniform(0.0, 0.03))
-            else:  # start-up: imports, loading, profiles, plans
+            else:  # start-up: imports, loading, profiles, plans (at the latest, the first model call)
                 delay = rng.uniform(0.1, 2.0)
                 moment = f"{delay:.2f} s"
                 deadline = time.monotonic() + delay
-                while time.monotonic() < deadline and proc.poll() is None:
+                # A whole run can take less than the delay: start-up ends at the run's first call.
+                while time.monotonic() < deadline and proc.poll() is None and len(server.requests) == seen:
                     time.sleep(0.005)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)

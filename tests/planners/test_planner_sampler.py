@@ -266,7 +266,8 @@ class _Source:
         self.calls.append((user, at, category))
         return self.ctx.user
 
-    def item_profile(self, item: str, at: object, *, exclude_user: str | None = None) -> object:
+    def item_profile(self, item: str, at: object, *, exclude_user: str | None = None,
+                     evidence: bool = True) -> object:
         self.calls.append((item, at, exclude_user))
         return self.ctx.target if item == "T" else self.ctx.negative(item)
 

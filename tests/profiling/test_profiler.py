@@ -198,6 +198,10 @@ def test_community_views_count_signs_and_claim_a_stance_only_when_the_interval_a
     assert [prof.facts.texts[i][:9] for i in five.sentence_ids] == [f"Review {k} " for k in (4, 3, 2, 1, 0)]
     capped = build(reviews, ProfileSettings(provenance_ids=2)).item_profile("five", day(30)).aspect(0)
     assert capped.mentions == 5 and capped.sentence_ids == five.sentence_ids[:2]
+    # Without evidence (a catalog search's view): the same figures, no quotes and no sentence ids.
+    full, lean = prof.item_profile("five", day(30)), prof.item_profile("five", day(30), evidence=False)
+    bare = {"evidence": (), "evidence_ids": (), "sentence_ids": ()}
+    assert lean == full.model_copy(update={"aspects": tuple(a.model_copy(update=bare) for a in full.aspects)})
 
 
 def test_other_buyers_view_leaves_the_users_own_reviews_out() -> None:

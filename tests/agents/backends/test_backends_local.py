@@ -14,6 +14,7 @@ from autogen_core.models import CreateResult, SystemMessage, UserMessage
 from pydantic import BaseModel, Field
 
 from agents.backends import BackendConfig, ModelInfoConfig, make_client
+from agents.backends.http_backend import HttpBackend
 from agents.backends.local import LocalBackend
 from agents.backends.openai_backend import OpenAIBackend
 from agents.errors import BackendConfigError, LLMRequestRejected, UnsupportedRequest
@@ -123,7 +124,7 @@ async def test_the_model_over_http_through_llama_cpp_server(llama_server: str) -
                            max_tokens=48, json_mode="json_object_schema",
                            model_info=ModelInfoConfig(family="smollm2"))
     client = make_client(config)
-    assert isinstance(client, OpenAIBackend)
+    assert isinstance(client, HttpBackend)  # the lean client, the default of kind openai
     result = await client.create(MESSAGES)
     assert isinstance(result.content, str) and result.content.strip()
     usage = client.last_usage
@@ -134,6 +135,10 @@ async def test_the_model_over_http_through_llama_cpp_server(llama_server: str) -
         json_output=Gift, extra_create_args={"max_tokens": 64})
     assert isinstance(gift.content, str)
     assert set(json.loads(gift.content)) == {"item", "reason"}
-    chunks = [c async for c in client.create_stream(MESSAGES, extra_create_args={"max_tokens": 16})]
-    assert len(chunks) > 2 and isinstance(chunks[-1], CreateResult)
     await client.close()
+    # Streaming is the SDK client's.
+    sdk = make_client(config.model_copy(update={"openai_client": "sdk"}))
+    assert isinstance(sdk, OpenAIBackend)
+    chunks = [c async for c in sdk.create_stream(MESSAGES, extra_create_args={"max_tokens": 16})]
+    assert len(chunks) > 2 and isinstance(chunks[-1], CreateResult)
+    await sdk.close()

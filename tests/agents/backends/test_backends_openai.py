@@ -1,4 +1,8 @@
-"""The openai backend against a real OpenAI-compatible HTTP server on 127.0.0.1 (tests.support)."""
+"""The openai backend against a real OpenAI-compatible HTTP server on 127.0.0.1 (tests.support).
+
+Both clients of ``kind="openai"`` pass the same tests (``openai_client``: httpx, the lean default, and
+sdk); streaming is the SDK client's alone.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from autogen_core.models import CreateResult, SystemMessage, UserMessage, valida
 from pydantic import BaseModel
 
 from agents.backends import BackendConfig, CallUsage, ModelInfoConfig, make_client
+from agents.backends.http_backend import HttpBackend
 from agents.backends.openai_backend import OpenAIBackend, parse_retry_after
 from agents.errors import (
     BackendConfigError,
@@ -48,15 +53,22 @@ def server() -> Iterator[OpenAITestServer]:
         yield srv
 
 
-def _config(srv: OpenAITestServer, **overrides: Any) -> BackendConfig:
+@pytest.fixture(params=["httpx", "sdk"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """The openai client under test (``BackendConfig.openai_client``)."""
+    return str(request.param)
+
+
+def _config(srv: OpenAITestServer, kind: str, **overrides: Any) -> BackendConfig:
     base: dict[str, Any] = {"kind": "openai", "model": "smollm2-test", "base_url": srv.base_url,
-                            "price_input_per_1m": 2.0, "price_output_per_1m": 8.0}
+                            "price_input_per_1m": 2.0, "price_output_per_1m": 8.0, "openai_client": kind}
     return BackendConfig(**(base | overrides))
 
 
-async def test_plain_completion_answers_from_the_prompt_and_records_usage(server: OpenAITestServer) -> None:
-    client = make_client(_config(server))
-    assert isinstance(client, OpenAIBackend)
+async def test_plain_completion_answers_from_the_prompt_and_records_usage(
+        kind: str, server: OpenAITestServer) -> None:
+    client = make_client(_config(server, kind))
+    assert isinstance(client, HttpBackend if kind == "httpx" else OpenAIBackend)
     seen: list[CallUsage] = []
     client.add_usage_listener(seen.append)
     messages = [SystemMessage(content="Be brief."), UserMessage(content="I like quiet cafes", source="user")]
@@ -90,9 +102,9 @@ async def test_plain_completion_answers_from_the_prompt_and_records_usage(server
     await client.close()
 
 
-async def test_json_object_with_schema_passes_through_in_the_request_body() -> None:
+async def test_json_object_with_schema_passes_through_in_the_request_body(kind: str) -> None:
     with OpenAITestServer(_json_answer) as srv:
-        client = make_client(_config(srv, json_mode="json_object_schema"))
+        client = make_client(_config(srv, kind, json_mode="json_object_schema"))
         result = await client.create([UserMessage(content="rate the battery", source="user")],
                                      json_output=Preference)
         await client.close()
@@ -105,9 +117,9 @@ async def test_json_object_with_schema_passes_through_in_the_request_body() -> N
 
 @pytest.mark.parametrize(("mode", "expected_type"),
                          [("json_schema", "json_schema"), ("json_object", "json_object")])
-async def test_other_json_modes_send_their_own_shape(mode: str, expected_type: str) -> None:
+async def test_other_json_modes_send_their_own_shape(kind: str, mode: str, expected_type: str) -> None:
     with OpenAITestServer(_json_answer) as srv:
-        client = make_client(_config(srv, json_mode=mode))
+        client = make_client(_config(srv, kind, json_mode=mode))
         await client.create([UserMessage(content="rate the screen", source="user")], json_output=Preference)
         await client.close()
         body = srv.requests[0].body
@@ -117,8 +129,9 @@ async def test_other_json_modes_send_their_own_shape(mode: str, expected_type: s
         assert body["response_format"]["json_schema"]["schema"] == Preference.model_json_schema()
 
 
-async def test_an_answer_that_is_not_the_requested_json_is_bad_output(server: OpenAITestServer) -> None:
-    client = make_client(_config(server, json_mode="json_object_schema"))
+async def test_an_answer_that_is_not_the_requested_json_is_bad_output(
+        kind: str, server: OpenAITestServer) -> None:
+    client = make_client(_config(server, kind, json_mode="json_object_schema"))
     with pytest.raises(BadOutput) as info:
         await client.create([UserMessage(content="hello", source="user")], json_output=Preference)
     await client.close()
@@ -126,9 +139,10 @@ async def test_an_answer_that_is_not_the_requested_json_is_bad_output(server: Op
     assert client.last_usage is not None  # the tokens were spent, so the call is still recorded
 
 
-async def test_model_info_for_a_non_openai_model_drives_an_autogen_agent(server: OpenAITestServer) -> None:
+async def test_model_info_for_a_non_openai_model_drives_an_autogen_agent(
+        kind: str, server: OpenAITestServer) -> None:
     info = ModelInfoConfig(family="smollm2", json_output=True, structured_output=False)
-    client = make_client(_config(server, model="SmolLM2-135M-Instruct", model_info=info))
+    client = make_client(_config(server, kind, model="SmolLM2-135M-Instruct", model_info=info))
     validate_model_info(client.model_info)
     assert client.model_info["family"] == "smollm2"
     assert client.model_info["structured_output"] is False
@@ -140,9 +154,9 @@ async def test_model_info_for_a_non_openai_model_drives_an_autogen_agent(server:
     assert response.chat_message.content == "You said: somewhere quiet"
 
 
-async def test_count_tokens_works_with_no_network(server: OpenAITestServer,
+async def test_count_tokens_works_with_no_network(kind: str, server: OpenAITestServer,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    client = make_client(_config(server, model="gpt-4"))
+    client = make_client(_config(server, kind, model="gpt-4"))
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise OSError("network disabled by the test")
@@ -157,15 +171,15 @@ async def test_count_tokens_works_with_no_network(server: OpenAITestServer,
     assert (counter.count("hello world"), counter.count("Be brief.")) == (2, 3)
     assert n == 2 + 3 + 2 * 3 + 3
     assert client.remaining_tokens(messages) == client.config.context_window - n
-    assert not make_client(_config(server, model="llama-3-8b")).token_counter.exact
+    assert not make_client(_config(server, kind, model="llama-3-8b")).token_counter.exact
 
 
-async def test_the_api_key_never_appears_in_repr_or_logs(server: OpenAITestServer,
+async def test_the_api_key_never_appears_in_repr_or_logs(kind: str, server: OpenAITestServer,
                                                          monkeypatch: pytest.MonkeyPatch,
                                                          caplog: pytest.LogCaptureFixture) -> None:
     secret = "sk-convrec-test-7f3a9c1e5b"
     monkeypatch.setenv("CONVREC_TEST_LLM_KEY", secret)
-    config = _config(server, api_key_env="CONVREC_TEST_LLM_KEY")
+    config = _config(server, kind, api_key_env="CONVREC_TEST_LLM_KEY")
     caplog.set_level(logging.DEBUG)  # every stdlib logger (openai, httpx) at its most verbose
     with structlog.testing.capture_logs() as events:
         client = make_client(config)
@@ -178,13 +192,14 @@ async def test_the_api_key_never_appears_in_repr_or_logs(server: OpenAITestServe
     texts = [repr(client), str(client), repr(config), config.model_dump_json(), repr(resolved),
              str(resolved), caplog.text, repr(events), client.last_usage.model_dump_json()]
     assert any("llm_call" in repr(e) for e in events)  # ...the call was logged...
-    assert any(r.name.startswith("openai") for r in caplog.records)  # ...with the SDK's debug lines...
+    # ...with the client's debug lines (the SDK's, or httpx's request line)...
+    assert any(r.name.startswith("openai" if kind == "sdk" else "httpx") for r in caplog.records)
     assert all(secret not in text for text in texts)  # ...and the key is in none of it
 
 
-def test_a_missing_key_variable_is_named_in_the_error(server: OpenAITestServer) -> None:
+def test_a_missing_key_variable_is_named_in_the_error(kind: str, server: OpenAITestServer) -> None:
     with pytest.raises(BackendConfigError, match="CONVREC_TEST_MISSING_KEY"):
-        make_client(_config(server, api_key_env="CONVREC_TEST_MISSING_KEY"))
+        make_client(_config(server, kind, api_key_env="CONVREC_TEST_MISSING_KEY"))
 
 
 @pytest.mark.parametrize(("fault", "error", "check"), [
@@ -198,9 +213,10 @@ def test_a_missing_key_variable_is_named_in_the_error(server: OpenAITestServer) 
     (Fault("reset"), LLMServerError, lambda e: e.status is None),
     (Fault("truncate"), LLMServerError, lambda e: e.status is None),
 ])
-async def test_server_faults_become_our_errors(fault: Fault, error: type[Exception], check: Any) -> None:
+async def test_server_faults_become_our_errors(
+        kind: str, fault: Fault, error: type[Exception], check: Any) -> None:
     with OpenAITestServer(fault=lambda n, body: fault) as srv:
-        client = make_client(_config(srv, timeout_s=0.5))
+        client = make_client(_config(srv, kind, timeout_s=0.5))
         with pytest.raises(error) as info:
             await client.create([UserMessage(content="hi", source="user")])
         await client.close()
@@ -218,7 +234,7 @@ def test_retry_after_as_an_http_date() -> None:
 
 
 async def test_streaming_yields_chunks_then_the_result_with_usage(server: OpenAITestServer) -> None:
-    client = make_client(_config(server))
+    client = make_client(_config(server, "sdk"))
     chunks: list[str | CreateResult] = [c async for c in client.create_stream(
         [UserMessage(content="a stream of words", source="user")])]
     await client.close()
@@ -231,9 +247,9 @@ async def test_streaming_yields_chunks_then_the_result_with_usage(server: OpenAI
     assert result.usage.completion_tokens == 6  # words, as the test server counts
 
 
-async def test_a_server_without_usage_gets_estimated_tokens() -> None:
+async def test_a_server_without_usage_gets_estimated_tokens(kind: str) -> None:
     with OpenAITestServer(report_usage=False) as srv:
-        client = make_client(_config(srv))
+        client = make_client(_config(srv, kind))
         result = await client.create([UserMessage(content="count these words please", source="user")])
         await client.close()
     usage = client.last_usage
@@ -242,13 +258,38 @@ async def test_a_server_without_usage_gets_estimated_tokens() -> None:
     assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
 
 
-async def test_concurrent_calls_reach_the_server_concurrently() -> None:
+async def test_concurrent_calls_reach_the_server_concurrently(kind: str) -> None:
     # The client must not serialise calls: limits belong to the engine's limiter, not here.
     with OpenAITestServer(delay_s=0.3) as srv:
-        client = make_client(_config(srv))
+        client = make_client(_config(srv, kind))
         async with anyio.create_task_group() as tg:
             for i in range(6):
                 tg.start_soon(client.create, [UserMessage(content=f"call {i}", source="user")])
         await client.close()
         assert srv.max_in_flight == 6
     assert len(client.calls) == 6
+
+
+async def test_the_lean_client_does_not_stream_but_create_stream_gives_the_whole_answer(
+        server: OpenAITestServer) -> None:
+    client = make_client(_config(server, "httpx"))
+    chunks: list[str | CreateResult] = [c async for c in client.create_stream(
+        [UserMessage(content="a stream of words", source="user")])]
+    await client.close()
+    assert chunks[0] == "You said: a stream of words"
+    assert isinstance(chunks[1], CreateResult) and chunks[1].content == chunks[0] and len(chunks) == 2
+    body = server.requests[0].body
+    assert body is not None and "stream" not in body
+
+
+async def test_a_key_echoed_in_an_error_body_is_redacted(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "sk-convrec-echo-91b2c3d4e5"
+    monkeypatch.setenv("CONVREC_TEST_LLM_KEY", secret)
+    fault = Fault("status", 400, echo_headers=True)
+    with OpenAITestServer(fault=lambda n, body: fault) as srv:
+        client = make_client(_config(srv, kind, api_key_env="CONVREC_TEST_LLM_KEY"))
+        with pytest.raises(LLMRequestRejected) as info:
+            await client.create([UserMessage(content="hi", source="user")])
+        await client.close()
+    assert info.value.status == 400 and "400" in str(info.value)
+    assert secret not in str(info.value) and secret not in info.value.message
