@@ -91,8 +91,8 @@ USER_BANKS: Bank = {
             f"(My last one|The last one I (had|bought)|My previous pair) had {BAD} {{name}}, and (it annoyed me|I hated "
             "it|I regret it|it drove me crazy).",
             f"I (worry|am worried|fret) about {BAD} {{name}}[ (above all|most of all|more than anything)].",
-            f"{BAD} {{name}} (is|was) (a real problem|a constant annoyance|a letdown|a nightmare) for me"
-            "[ (before|last time|in the past)].",
+            f"{BAD} {{name}} is (a real problem|a constant annoyance|a nightmare) for me.",
+            f"{BAD} {{name}} was (a real problem|a letdown|a nightmare) for me (before|last time|in the past).",
         ),
         "terse": (f"No {BAD} {{name}}, please.", f"{BAD} {{name}} annoys me.", f"I hate {BAD} {{name}}.",
                   f"{BAD} {{name}} is a problem."),
