@@ -94,6 +94,17 @@ class RunSettings(BaseModel):
     judge: Literal["off", "on"] = _opt(
         "off", "on: add the two LLM-judge validators (executional, behavioral) after the rule validators; "
         "their calls go through the same endpoint limits (needs local or openai)", "generation", kept=True)
+    realize: Literal["auto", "free", "polish", "scripted"] = _opt(
+        "auto", "who writes the turns: free (the model writes each turn from its instructions, the paper's "
+        "mode), polish (the scripted realizer drafts each turn, the model rewrites it; a rewrite that loses "
+        "the draft's meaning or fails a validator is refused and the turn keeps its draft, labelled), "
+        "scripted (the deterministic realizer, no model); auto: polish for --backend local, free for "
+        "openai, scripted for scripted", "generation", kept=True)
+    polish_tries: int = _opt(2, "polish: rewrites asked for per turn before it keeps its draft", "generation",
+                             kept=True)
+    polish_context: int = _opt(
+        0, "polish: turns of the transcript shown to the model as context (0: none; SmolLM2 keeps the "
+        "meaning of half as many rewrites with one, see BENCHMARKS.md)", "generation", kept=True)
     encoder: Literal["fast", "minilm"] = _opt(
         "fast", "stage-1 sentence encoder (fast = model2vec distilled from MiniLM)", "generation", kept=True)
     seed: int = _opt(0, "run seed: seeds picked, plans, sampling, jitter", "generation", kept=True)
@@ -210,10 +221,17 @@ class RunSettings(BaseModel):
 
     # -- what the settings mean for the parts of a run ----------------------------------------------------
     @property
+    def realization(self) -> Literal["free", "polish", "scripted"]:
+        """Who writes the turns (``realize`` with auto resolved by the backend)."""
+        if self.realize != "auto":
+            return self.realize
+        return {"local": "polish", "openai": "free", "scripted": "scripted"}[self.backend]  # type: ignore[return-value]
+
+    @property
     def embed_directive(self) -> bool:
         """Whether prompts carry the directive block (a real model reads the instructions; the block only
-        eats a small model's context)."""
-        return self.directive == "on" or (self.directive == "auto" and self.backend == "scripted")
+        eats a small model's context). Drafts (polish) and scripted turns are written from it."""
+        return self.directive == "on" or (self.directive == "auto" and self.realization != "free")
 
     @property
     def judge_on(self) -> bool:
@@ -237,6 +255,11 @@ class RunSettings(BaseModel):
         if self.judge_on and self.backend == "scripted":
             raise SettingsError("--judge on needs a model backend (local or openai): the scripted backend "
                                 "writes dialog turns only")
+        if self.backend == "scripted" and self.realization != "scripted":
+            raise SettingsError(f"--realize {self.realize} needs a model backend (local or openai): the "
+                                "scripted backend is no model")
+        if self.polish_tries < 1 or self.polish_context < 0:
+            raise SettingsError("--polish-tries must be at least 1 and --polish-context at least 0")
         self.base_urls()
 
     def backend_config(self) -> BackendConfig:
@@ -247,6 +270,9 @@ class RunSettings(BaseModel):
                                      "temperature": self.temperature, "seed": self.seed,
                                      "price_input_per_1m": self.price_input,
                                      "price_output_per_1m": self.price_output}
+        if self.realization == "scripted" and not self.judge_on:
+            # Nothing calls a model: the run's client is the scripted realizer, recorded as such.
+            return BackendConfig(**{**fields, "kind": "scripted"})  # type: ignore[arg-type]
         if self.model:
             fields["model"] = self.model
         if self.backend == "openai":

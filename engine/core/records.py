@@ -1,14 +1,16 @@
 """What a run writes per dialog: one JSON line of the dataset.
 
 The dataset line holds the seed (user, history before the target, target, negatives), the plan (path
-and content hash), the accepted turns with their node, the outcome and what produced the text, so a
-reader never needs the trace to use the dataset.
+and content hash), the accepted turns with their node and who realized each (``realizer``: model,
+draft or scripted; in polish mode the ``draft`` the text was made from), the outcome and what produced
+the text, so a reader never needs the trace to use the dataset.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from agents.dialog import Turn
 from engine.core.executor import DialogResult
 from planners.context import PlanContext
 from profiling.corpus import Corpus, Interaction
@@ -20,6 +22,14 @@ def _interaction(corpus: Corpus, it: Interaction) -> dict[str, Any]:
     item = corpus.items.get(it.item)
     return {"item": it.item, "title": item.title if item else it.item, "rating": it.rating,
             "date": it.timestamp.isoformat()}
+
+
+def _turn(t: Turn) -> dict[str, Any]:
+    line: dict[str, Any] = {"speaker": t.speaker, "text": t.text, "node": t.node, "node_index": t.node_index,
+                            "attempt": t.attempt, "realizer": t.realizer}
+    if t.draft is not None:
+        line["draft"] = t.draft  # polish mode: what the model rewrote (the text itself when kept)
+    return line
 
 
 def dialog_record(result: DialogResult, context: PlanContext, corpus: Corpus, *, backend: str,
@@ -38,8 +48,7 @@ def dialog_record(result: DialogResult, context: PlanContext, corpus: Corpus, *,
                       for n, s in zip(seed.negatives, seed.negative_sources, strict=True)],
         "plan": {"hash": result.plan.content_hash, "path": list(result.plan.path),
                  "replanned": bool(result.rollbacks)},
-        "turns": [{"speaker": t.speaker, "text": t.text, "node": t.node, "node_index": t.node_index,
-                   "attempt": t.attempt} for t in result.turns],
+        "turns": [_turn(t) for t in result.turns],
         "n_attempts": len(result.attempts),
         "n_rollbacks": len(result.rollbacks),
         "n_llm_calls": result.n_llm_calls,

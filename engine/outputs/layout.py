@@ -8,7 +8,9 @@ MobileRec, ``place`` for Yelp, ``product`` for Amazon and the sample world, ``bo
 interaction also carries ``<d>_id``, ``date`` and ``rating``; negatives are
 ``negative_recommended_<d>s``; each turn carries ``is_recommendation`` and our fields (``super_node``,
 ``node_index``, ``attempt``, ``recommended_item``, ``is_acceptance``); the dialog carries
-``accepted`` and our fields (plan, verdicts, counts, personas, backend, run).
+``accepted`` and our fields (plan, verdicts, counts, personas, backend, run). Every turn says who
+realized it (``realizer``: model, draft or scripted; polish mode adds the ``draft`` it was made from)
+and every dialog counts its turns by realizer.
 
 Every layout is lossless for the dataset line (:func:`engine.core.records.dialog_record`): the
 ``record_from_*`` functions give it back key for key, which is what the round-trip tests check.
@@ -31,6 +33,7 @@ __all__ = [
     "ExportError",
     "chat_messages",
     "dialog_row",
+    "realizer_counts",
     "record_from_parquet",
     "record_from_release",
     "release_line",
@@ -74,6 +77,23 @@ _RECORD_KEYS = (
     "system_persona",
     "run_seed",
 )
+
+
+_TURN_EXTRAS = ("realizer", "draft")  # who realized a turn, and (polish mode) the draft it was made from
+
+
+def _extras(turn: dict[str, Any]) -> dict[str, Any]:
+    """The turn's realizer fields that are set (a line written before they existed has none)."""
+    return {k: turn[k] for k in _TURN_EXTRAS if turn.get(k) is not None}
+
+
+def realizer_counts(turns: list[dict[str, Any]]) -> dict[str, int]:
+    """Turns by who realized them: ``model``, ``draft`` (polish refused) and ``scripted``."""
+    counts = {"model": 0, "draft": 0, "scripted": 0}
+    for t in turns:
+        if t.get("realizer") in counts:
+            counts[t["realizer"]] += 1
+    return counts
 
 
 def _recommended_item(d: DialogData, turn: dict[str, Any]) -> str | None:
@@ -142,8 +162,10 @@ def release_line(d: DialogData, run: RunData, domain: str) -> dict[str, Any]:
                 "super_node": t["node"],
                 "node_index": t["node_index"],
                 "attempt": t["attempt"],
+                **_extras(t),
             }
         )
+    counts = realizer_counts(r["turns"])
     return {
         "user_id": r["user_id"],
         "user_previous_interactions": [interaction(h) for h in r["history"]],
@@ -163,6 +185,7 @@ def release_line(d: DialogData, run: RunData, domain: str) -> dict[str, Any]:
         "n_rollbacks": r["n_rollbacks"],
         "n_llm_calls": r["n_llm_calls"],
         "n_superseded_turns": d.superseded_turns,
+        "turns_by_realizer": counts,
         "verdicts": verdict_summary(d),
         "user_persona": r["user_persona"],
         "system_persona": r["system_persona"],
@@ -192,6 +215,7 @@ def record_from_release(line: dict[str, Any]) -> dict[str, Any]:
                 "node": t["super_node"],
                 "node_index": t["node_index"],
                 "attempt": t["attempt"],
+                **_extras(t),
             }
         )
     out = {
@@ -247,6 +271,9 @@ DIALOG_SCHEMA = pa.schema(
         ("n_rollbacks", pa.int64()),
         ("n_llm_calls", pa.int64()),
         ("n_superseded_turns", pa.int64()),
+        ("n_turns_model", pa.int64()),
+        ("n_turns_draft", pa.int64()),
+        ("n_turns_scripted", pa.int64()),
         ("backend", pa.string()),
         ("model", pa.string()),
         ("user_persona", pa.string()),
@@ -268,6 +295,8 @@ TURN_SCHEMA = pa.schema(
         ("is_recommendation", pa.bool_()),
         ("recommended_item", pa.string()),
         ("is_acceptance", pa.bool_()),
+        ("realizer", pa.string()),
+        ("draft", pa.string()),
     ]
 )
 
@@ -295,6 +324,7 @@ def dialog_row(d: DialogData, run: RunData) -> dict[str, Any]:
         "n_rollbacks": r["n_rollbacks"],
         "n_llm_calls": r["n_llm_calls"],
         "n_superseded_turns": d.superseded_turns,
+        **{f"n_turns_{k}": n for k, n in realizer_counts(r["turns"]).items()},
         "backend": r["backend"],
         "model": run.model,
         "user_persona": r["user_persona"],
@@ -320,6 +350,8 @@ def turn_rows(d: DialogData) -> list[dict[str, Any]]:
             "is_recommendation": (rec := _recommended_item(d, t)) is not None,
             "recommended_item": rec,
             "is_acceptance": t["speaker"] == "user" and t["node"] == "accept",
+            "realizer": t.get("realizer"),
+            "draft": t.get("draft"),
         }
         for k, t in enumerate(r["turns"])
     ]
@@ -349,6 +381,7 @@ def record_from_parquet(dialog: dict[str, Any], turns: list[dict[str, Any]]) -> 
                 "node": t["node"],
                 "node_index": t["node_index"],
                 "attempt": t["attempt"],
+                **_extras(t),
             }
             for t in ordered
         ],

@@ -13,7 +13,21 @@ from rich.table import Table
 from engine.gateway import EndpointStats
 from engine.store import TraceStore
 
-__all__ = ["run_summary", "summary_table", "write_outputs"]
+__all__ = ["realizer_figures", "run_summary", "summary_table", "write_outputs"]
+
+
+def realizer_figures(by_realizer: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """Who realized the accepted dialogs' turns: counts, the model's share, and (polish mode) how many
+    rewrites the model wrote per polished turn."""
+    turns = {k: by_realizer.get(k, {}).get("turns", 0) for k in ("model", "draft", "scripted")}
+    total = sum(turns.values())
+    polished = turns["model"] + turns["draft"]
+    rewrites = sum(by_realizer.get(k, {}).get("rewrites", 0) for k in ("model", "draft"))
+    out: dict[str, Any] = {f"turns_{k}": n for k, n in turns.items()}
+    out["share_turns_model"] = round(turns["model"] / total, 4) if total else None
+    if rewrites:
+        out["rewrites_per_polished_turn"] = round(rewrites / polished, 2) if polished else None
+    return out
 
 
 async def run_summary(store: TraceStore, run_id: str, records: list[dict[str, Any]],
@@ -21,6 +35,7 @@ async def run_summary(store: TraceStore, run_id: str, records: list[dict[str, An
     """The figures of summary.json: dialogs by status, turns, attempts, calls, tokens, cost, endpoints."""
     info = await store.run(run_id)
     calls = await store.call_totals(run_id)
+    by_realizer = await store.realizer_totals(run_id)
     statuses = Counter(r["status"] for r in records)
     reasons = Counter((r.get("reason") or "").split(";")[0][:120] for r in records
                       if r["status"] != "accepted")
@@ -29,6 +44,7 @@ async def run_summary(store: TraceStore, run_id: str, records: list[dict[str, An
         "dialogs": len(records), "accepted": statuses["accepted"],
         "failed_fidelity": statuses["failed_fidelity"], "failed_backend": statuses["failed_backend"],
         "turns": sum(len(r["turns"]) for r in records),
+        **realizer_figures(by_realizer),
         "node_attempts": sum(r["n_attempts"] for r in records),
         "rollbacks": sum(r["n_rollbacks"] for r in records),
         "llm_calls": calls["calls"], "input_tokens": calls["input_tokens"],
