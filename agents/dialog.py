@@ -2,8 +2,9 @@
 
 A :class:`Turn` is one message of one side, placed in the plan (node index, attempt). A
 :class:`Verdict` is one validator's judgement of one node attempt, with reasons that go into the
-retry prompt. :class:`NodeRequest` is everything an agent is told when asked for its next message.
-The executor owns the loop; agents and validators never see each other.
+retry prompt: each as :class:`Feedback` naming the role whose turn failed, so the executor hands it to
+that role's next attempt only. :class:`NodeRequest` is everything an agent is told when asked for its
+next message. The executor owns the loop; agents and validators never see each other.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from agents.catalog import Catalog
 from planners.context import PlanContext
 from planners.plan import DialogPlan, NodeBinding
 
-__all__ = ["AgentReply", "DialogAgent", "NodeRequest", "Realizer", "Speaker", "Turn", "ValidationInput",
-           "Validator", "Verdict", "transcript_text"]
+__all__ = ["AgentReply", "DialogAgent", "Feedback", "NodeRequest", "Realizer", "Speaker", "Turn",
+           "ValidationInput", "Validator", "Verdict", "transcript_text"]
 
 Speaker = Literal["user", "system"]
 # Who wrote a turn's text: a model (free generation, or a polish that kept the draft's meaning), the
@@ -41,6 +42,24 @@ class Turn(BaseModel):
     backend: str = Field("", description="what produced the text, e.g. 'scripted' or 'local:SmolLM2-135M'")
     realizer: Realizer = Field("model", description="model, draft (a polish refused) or scripted")
     draft: str | None = Field(None, description="polish mode: the scripted draft the text was made from")
+    cut_off: bool = Field(False, description="the model stopped at its token limit: the text is incomplete")
+
+
+class Feedback(BaseModel):
+    """One reason an attempt failed, for the retry prompt of the role whose turn it is about.
+
+    ``text`` is the reason as stored and shown to people; ``cited`` holds the spans of turn text it
+    quotes (model output: a prompt shows them inside ``<quote>``, the rest as an instruction).
+    ``role`` None: the node as a whole failed (both sides hear it). ``judged`` marks a model judge's
+    reason, which is model output through and through: a prompt quotes all of it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Speaker | None
+    text: str
+    cited: tuple[str, ...] = ()
+    judged: bool = False
 
 
 class Verdict(BaseModel):
@@ -53,6 +72,13 @@ class Verdict(BaseModel):
     judge: Literal["rule", "llm"] = "rule"
     passed: bool
     reasons: tuple[str, ...] = ()
+    feedback: tuple[Feedback, ...] = Field(
+        (), description="the reasons by role (empty: each reason concerns the whole node)")
+
+    def routed(self) -> tuple[Feedback, ...]:
+        """The reasons as feedback: each with the role it concerns (None when the validator said none)."""
+        return self.feedback or tuple(Feedback(role=None, text=r, judged=self.judge == "llm")
+                                      for r in self.reasons or (f"{self.validator} failed",))
 
 
 class NodeRequest(BaseModel):
@@ -66,7 +92,8 @@ class NodeRequest(BaseModel):
     attempt: int
     exchange: int = Field(description="0-based exchange (user+system pair) within this node attempt")
     transcript: tuple[Turn, ...] = Field(description="accepted turns of earlier nodes, then this attempt's")
-    feedback: tuple[str, ...] = Field((), description="reasons earlier attempts of this node failed")
+    feedback: tuple[Feedback, ...] = Field(
+        (), description="why this role's turn (or the node) failed in the previous attempt of this node")
     final_exchange: bool = Field(False, description="the node's last allowed exchange: wrap it up")
 
 
@@ -78,6 +105,7 @@ class AgentReply(BaseModel):
     text: str
     done: bool = Field(False, description="the agent's own claim; validators never trust it")
     backend: str = ""
+    cut_off: bool = Field(False, description="the model stopped at its token limit (finish reason 'length')")
 
 
 @runtime_checkable

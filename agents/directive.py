@@ -9,7 +9,10 @@ Every agent prompt ends with a block::
 A real LLM reads the natural-language instructions around it (see agents.prompts); the scripted
 backend (agents.scripted) parses it and writes the turn deterministically. The JSON carries the node,
 this role's acts, exchange and attempt, the node's bindings with untrusted evidence scrubbed of names
-the speaker must not say yet, persona knobs, retry feedback and a seed string.
+the speaker must not say yet, persona knobs, this role's retry feedback and a seed string. Every
+community fact carries the numbers proportionate phrasing needs: ``mentions``, ``positive``,
+``negative`` and ``stance`` ("positive" | "negative" | "mixed", what the mentions support once their
+number is accounted for).
 
 The block is unambiguous: inside the JSON every ``<`` and ``>`` is written as ``\\u003c`` /
 ``\\u003e`` (still valid JSON, the same value), so review text can never contain a marker, and the
@@ -27,13 +30,13 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.catalog import normalise_tokens
-from agents.dialog import NodeRequest, Speaker
+from agents.dialog import Feedback, NodeRequest, Speaker
 from agents.personas import Persona, PersonaKnobs
 from agents.search import SearchHit
 from planners.nodes import NodeKind
 from planners.plan import DialogPlan, NodeBinding
 from profiling.errors import ConvRecError
-from profiling.profiles import Aspect
+from profiling.profiles import Aspect, Stance
 
 __all__ = ["DIRECTIVE_END", "DIRECTIVE_START", "AspectNote", "Directive", "DirectiveError", "Hit",
            "build_directive", "directive_seed", "parse_directive", "render_directive", "speakable_name",
@@ -60,6 +63,9 @@ class AspectNote(BaseModel):
     mentions: int
     trend: float
     evidence: tuple[str, ...] = ()
+    positive: int = 0
+    negative: int = 0
+    stance: Stance = "mixed"
 
 
 class Hit(BaseModel):
@@ -100,11 +106,11 @@ class Directive(BaseModel):
         "only its own aspect as the validators read text")
     target_on_table: bool = Field(description="the target has been recommended and not displaced since")
     alternative_praise: AspectNote | None = Field(
-        None, description="recommend_alternative: the proposed item's best-reviewed aspect, if any")
+        None, description="recommend_alternative: what buyers praise the proposed item for, if anything")
     search: tuple[Hit, ...] = Field((), description="system: catalog search results for what the user said")
     persona: str
     knobs: PersonaKnobs
-    feedback: tuple[str, ...] = ()
+    feedback: tuple[Feedback, ...] = Field((), description="why this role's last attempt at this node failed")
     seed: str = Field(description="hex digest seeding the realizer: dialog, node, attempt, exchange, role")
 
 
@@ -168,17 +174,20 @@ def _scrub(value: Any, banned: list[list[str]], aspects: Mapping[int, Aspect]) -
 
     Stage 1 assigns sentences to aspects by clustering, so a user's "evidence" on one aspect can be a
     sentence about another; quoting it would state a preference the plan did not bind. And a review
-    may name the hidden target.
+    may name the hidden target. A dropped quote's sentence id goes with it.
     """
     if isinstance(value, dict):
         terms = _aspect_terms(aspects.get(value["aspect"])) if isinstance(value.get("aspect"), int) else None
-        out = {}
-        for k, v in value.items():
-            if k == "evidence" and isinstance(v, list):
-                out[k] = [s for s in v
-                          if not _names_any(s, banned) and (terms is None or _names_any(s, terms))]
-            else:
-                out[k] = _scrub(v, banned, aspects)
+        quotes = isinstance(value.get("evidence"), list)  # a target's "evidence" is a label, not quotes
+        skip = ("evidence", "evidence_ids") if quotes else ()
+        out = {k: _scrub(v, banned, aspects) for k, v in value.items() if k not in skip}
+        if quotes:
+            ids = value.get("evidence_ids") or [None] * len(value["evidence"])
+            kept = [(s, i) for s, i in zip(value["evidence"], ids, strict=False)
+                    if not _names_any(s, banned) and (terms is None or _names_any(s, terms))]
+            out["evidence"] = [s for s, _ in kept]
+            if "evidence_ids" in value:
+                out["evidence_ids"] = [i for _, i in kept if i is not None]
         return out
     if isinstance(value, list):
         return [_scrub(v, banned, aspects) for v in value]
@@ -250,23 +259,13 @@ def _aspect_ids(value: Any) -> set[int]:
     return set()
 
 
-def _praise(request: NodeRequest) -> AspectNote | None:
-    neg = request.node.negative
-    if neg is None:
+def _praise(binding: NodeBinding) -> AspectNote | None:
+    neg = binding.negative
+    if neg is None or neg.praise is None:
         return None
-    prof = request.context.negative(neg.item)
-    if prof is None:
-        return None
-    best = max(
-        (s for s in prof.aspects if s.sentiment > 0.05 and s.mentions > 0 and s.aspect != neg.user.aspect),
-        key=lambda s: (s.sentiment * min(1.0, s.mentions / 5), -s.aspect),
-        default=None,
-    )
-    if best is None:
-        return None
-    name = request.context.aspects[best.aspect].name
-    return AspectNote(name=name, sentiment=best.sentiment, mentions=best.mentions, trend=best.trend,
-                      evidence=best.evidence[:2])
+    p = neg.praise
+    return AspectNote(name=p.name, sentiment=p.sentiment, mentions=p.mentions, trend=p.trend,
+                      evidence=p.evidence, positive=p.positive, negative=p.negative, stance=p.stance)
 
 
 def build_directive(
@@ -290,7 +289,7 @@ def build_directive(
         banned = [normalise_tokens(title), normalise_tokens(request.context.target.item)]
     scrubbed = _scrub(node.model_dump(mode="json"), banned, request.context.aspects)
     binding = NodeBinding.model_validate(scrubbed)
-    praise = _praise(request) if role == "system" else None
+    praise = _praise(binding) if role == "system" else None
     ids = _aspect_ids(scrubbed)
     if praise is not None:
         ids |= {a.id for a in request.context.aspects.values() if a.name == praise.name}
@@ -326,7 +325,7 @@ def build_directive(
         search=tuple(Hit(item=h.item, title=h.title, score=h.score, aspects=h.aspects) for h in search),
         persona=persona.name,
         knobs=persona.knobs,
-        feedback=request.feedback,
+        feedback=tuple(f for f in request.feedback if f.role in (role, None)),
         seed=directive_seed(plan, node.index, request.attempt, request.exchange, role),
     )
 

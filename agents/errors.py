@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from agents.secrets import redact
 from profiling.errors import ConvRecError
 
 __all__ = [
+    "AnswerTooLong",
     "BackendConfigError",
     "BadOutput",
     "LLMError",
@@ -25,11 +27,16 @@ __all__ = [
 
 
 class LLMError(ConvRecError):
-    """Raised when a model call fails; names the model so a log line says which endpoint misbehaved."""
+    """Raised when a model call fails; names the model so a log line says which endpoint misbehaved.
+
+    The message is redacted (:func:`agents.secrets.redact`): a server that repeats the request's
+    Authorization header in its error body must not put the key into a failure reason.
+    """
 
     retryable: ClassVar[bool] = False
 
     def __init__(self, message: str, *, model: str | None = None) -> None:
+        message = redact(message)
         self.message = message
         self.model = model
         super().__init__(f"{model}: {message}" if model else message)
@@ -80,6 +87,17 @@ class BadOutput(LLMError):
         # The raw answer travels with the error so the retry prompt can quote what went wrong.
         self.content = content
         super().__init__(message, model=model)
+
+
+class AnswerTooLong(BadOutput):
+    """Raised when a model's answer is over the length limits (a server that ignores max_tokens); the
+    call is recorded with its text cut, and the node attempt fails with the reason."""
+
+    def __init__(self, message: str, *, model: str | None = None, content: str = "",
+                 tokens_used: int = 0) -> None:
+        # What the call really spent, for the endpoint's tokens-per-minute bucket.
+        self.tokens_used = tokens_used
+        super().__init__(message, model=model, content=content)
 
 
 class BackendConfigError(ConvRecError):

@@ -129,10 +129,16 @@ class Polisher:
         messages = polish_messages(draft, before, context=self.context, voice=voice)
         tries: list[PolishTry] = []
         for k in range(self.tries):
-            result = await self.client.create(messages, extra_create_args=self._args(draft.text, key, k))
+            try:
+                result = await self.client.create(messages, extra_create_args=self._args(draft.text, key, k))
+            except BadOutput as exc:
+                # An answer refused before reading it (over the length bounds, say) is a refused try.
+                tries.append(PolishTry("", (f"the model's answer was refused ({exc.message})",)))
+                continue
             if not isinstance(result.content, str):
-                raise BadOutput("the model answered a rewrite with something other than text",
-                                content=repr(result.content))
+                tries.append(PolishTry(repr(result.content)[:200], ("the model answered with something other "
+                                                                    "than text",)))
+                continue
             text = unframe(result.content)
             if result.finish_reason == "length":
                 reasons = ["the rewrite was cut off at its length limit"]

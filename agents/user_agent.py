@@ -40,6 +40,6 @@ class UserAgent:
         """The user's next message for ``request``."""
         directive = build_directive(request, "user", self.spec)
         prompt = build_prompt(directive, self.spec, request.transcript, embed_directive=self._embed)
-        text = await self._runner.run(prompt)
-        return AgentReply(text=text.strip(), done=request.exchange + 1 >= request.node.min_turns,
-                          backend=self.backend)
+        out = await self._runner.run(prompt)
+        return AgentReply(text=out.text.strip(), done=request.exchange + 1 >= request.node.min_turns,
+                          backend=self.backend, cut_off=out.cut_off)

@@ -108,15 +108,16 @@ def quality(encoder: str) -> dict[str, float | int | str]:
         if votes:
             mapping[a] = votes.most_common(1)[0][0]
     mapped = np.where(pred >= 0, mapping[np.maximum(pred, 0)], -1).astype(np.int32)
-    facts = SentenceFacts(
-        row=table.row,
-        user=table.user,
-        item=table.item,
-        ts=table.ts,
-        label=mapped,
-        sentiment=res.sentiments,
-        texts=table.texts,
-    )
+    if res.mentions is not None:
+        # Mentions, as the profiler reads them: a sentence about two aspects counts for both.
+        m = res.mentions
+        s = m.sentence
+        facts = SentenceFacts(row=table.row[s], user=table.user[s], item=table.item[s], ts=table.ts[s],
+                              label=mapping[m.aspect].astype(np.int32), sentiment=m.polarity,
+                              texts=table.texts, sentence=s)
+    else:
+        facts = SentenceFacts(row=table.row, user=table.user, item=table.item, ts=table.ts, label=mapped,
+                              sentiment=res.sentiments, texts=table.texts)
     truth_aspects = [Aspect(id=a.id, name=a.name) for a in truth.aspects]
     prof = TemporalProfiler(corpus, facts, truth_aspects, encoder=res.encoder, settings=res.config.settings())
 

@@ -45,7 +45,39 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-world", action="store_true", help="skip the sample world")
     p.add_argument("--skip-clothing", action="store_true", help="skip the clothing reviews")
     p.add_argument("--examples", type=int, default=0, help="print this many wrong test sentences per method")
+    p.add_argument("--speed", action="store_true",
+                   help="only the speed comparison: each method end to end, cold (no tag or embedding "
+                   "cache), on the clothing sentences, wall and CPU seconds (this process and its workers)")
     return p
+
+
+def speed(methods: list[str], k: int) -> None:
+    import resource
+
+    from profiling.encoders import get_encoder
+    from profiling.loaders import load_clothing_reviews
+
+    corpus = load_clothing_reviews().to_corpus()
+    print(f"\n## Speed, cold, {len(corpus):,} clothing reviews (every method in this one process)")
+    print("| method | sentences | wall s | per 100k sentences, wall s | CPU s (with workers) | steps (s) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for method in methods:
+        cfg = ProfilingConfig(aspects=AspectConfig(k=k, method=method), tag_cache=False,
+                              sentiment="fitted" if method in ("terms", "cat") else "calibrated")
+        encoder = get_encoder("fast", cache=False)  # embeddings computed, not read from the cache
+        encoder.encode(["warm up"])
+        load = os.getloadavg()[0]
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        result = run_profiling(corpus, cfg, encoder=encoder)
+        wall = time.perf_counter() - started
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = sum(b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime for a, b in zip(cpu0, cpu1, strict=True))
+        n = len(result.table)
+        steps = ", ".join(f"{s} {v:.1f}" for s, v in result.timings.items())
+        print(f"| {method} | {n:,} | {wall:.1f} | {wall * 100_000 / n:.1f} | {cpu:.1f} | {steps} "
+              f"(load {load:.1f} at start) |")
+    print(f"<!-- {machine()} -->")
 
 
 def _per_sentence(result: ProfilingResult) -> list[dict[str, float]]:
@@ -148,6 +180,9 @@ def main() -> None:
     args = _parser().parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     print(f"# Stage 1 methods; {machine()}")
+    if args.speed:
+        speed(methods, args.k)
+        return
     if not args.skip_clothing:
         clothing(methods, args.k, args.examples)
     if not args.skip_world:

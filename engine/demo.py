@@ -2,10 +2,12 @@
 
 The run is ``python -m engine.run`` with the demo's defaults in front of any option given (20 dialogs
 of the sample world, the embedded SmolLM2-135M polishing the scripted realizer's drafts, the trace
-store and outputs under ``runs/demo``); then the run is exported (JSONL release layout, Parquet,
-RecBole, chat) and reported (HTML with its metrics JSON), and the demo prints what it made: dialogs
-accepted, the share of turns the model realized, where everything is, and how to open the report.
-Any ``engine.run`` option may be given to change the run (``--dialogs 5``, ``--realize scripted``).
+store ``runs/demo.db``, outputs under ``runs/<run id>``); then the run is exported (JSONL release
+layout, Parquet, RecBole, chat) and reported (HTML with its metrics JSON), and the demo prints what it
+made: dialogs accepted, the share of turns the model realized, where everything is, and how to open
+the report. Any ``engine.run`` option may be given to change the run (``--dialogs 5``, ``--realize
+scripted``). Errors and exit codes are ``engine.run``'s (2: bad input or setup; a run that did not
+complete exits with its own code and is neither exported nor reported).
 """
 
 from __future__ import annotations
@@ -15,23 +17,25 @@ import time
 from pathlib import Path
 
 import anyio
+from pydantic import ValidationError
 from rich.console import Console
 
 from engine.config import parse_settings
 from engine.core import close_logging
 from engine.outputs import FORMATS, export_run, metrics_path, write_report
-from engine.pipeline import INTERRUPTED_EXIT, play
-from engine.store import read_run
+from engine.pipeline import play
+from engine.run import main_error
+from engine.store import read_run, single_error
 from profiling.errors import ConvRecError
 
 __all__ = ["DEMO_ARGS", "main"]
 
 # In front of the command line: an option given again after them wins.
-DEMO_ARGS = ("--dialogs", "20", "--out", "runs/demo", "--db", "runs/demo/convrec.db")
+DEMO_ARGS = ("--dialogs", "20", "--db", "runs/demo.db")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run, export and report; the exit code (0; 2 for bad input or setup; 130 when interrupted)."""
+    """Run, export and report; the exit code (``engine.run``'s)."""
     console, err = Console(), Console(stderr=True)
     started = time.perf_counter()
     try:
@@ -40,15 +44,17 @@ def main(argv: list[str] | None = None) -> int:
         if code != 0:
             return code
         run = read_run(settings.db)
-        export = export_run(run, settings.out / "export", formats=FORMATS)
-        report = settings.out / "report.html"
+        out = settings.out_dir(run.run_id)
+        export = export_run(run, out / "export", formats=FORMATS)
+        report = out / "report.html"
         metrics = write_report(run, report)
-    except KeyboardInterrupt:
-        err.print("interrupted", style="yellow")
-        return INTERRUPTED_EXIT
-    except ConvRecError as exc:
-        err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
-        return 2
+    except BaseExceptionGroup as group:
+        one = single_error(group)
+        if not isinstance(one, ConvRecError | ValidationError | KeyboardInterrupt):
+            raise
+        return main_error(one, err)
+    except (KeyboardInterrupt, ValidationError, ConvRecError) as exc:
+        return main_error(exc, err)
     finally:
         close_logging()
     fid = metrics["run"]["fidelity"]
@@ -63,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         f"made {accepted} accepted dialogs of {metrics['planned']} in {time.perf_counter() - started:.0f} s "
         f"({settings.realization} mode, {run.backend}:{run.model})",
         f"turns realized by the model: {fid['turns_model']} of {turns}{kept}",
-        f"  dataset      {settings.out / 'dialogs.jsonl'}",
+        f"  dataset      {out / 'dialogs.jsonl'}",
         f"  parquet      {export.out / 'parquet'}  (dialogs/ and turns/ by split)",
         f"  exports      {export.out}  ({', '.join(export.formats)}; manifest.json)",
         f"  report       {report}  (metrics: {metrics_path(report).name})",

@@ -1,7 +1,9 @@
 """``python -m engine.export RUN_DB --out DIR``: the command line of :mod:`engine.outputs.export`.
 
 Reads the run from its SQLite trace store (read-only) and writes it as JSONL (release layout), Parquet,
-RecBole atomic files and chat JSONL. A ConvRecError prints as one line and exits with code 2.
+RecBole atomic files and chat JSONL, all at once (a killed export leaves the previous one). A
+ConvRecError (a run another process is playing, a folder that is not an export, ...) prints as one
+line and exits with code 2.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     console, err = Console(quiet=args.quiet), Console(stderr=True)
     formats = FORMATS if "all" in args.format else tuple(dict.fromkeys(args.format))
     try:
-        run = read_run(args.db, args.run_id)
+        run = read_run(args.db, args.run_id, what="an export")
         summary = export_run(
             run,
             args.out,
@@ -79,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConvRecError as exc:
         err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         return 2
+    if run.status != "completed":
+        err.print(f"note: run {run.run_id} is {run.status}: {len(run.dialogs)} of {run.n_planned} planned "
+                  "dialogs are complete, and only those are exported (the manifest says so)", style="yellow",
+                  highlight=False)
     counts = ", ".join(f"{s} {n}" for s, n in summary.per_split.items()) or "none"
     left = ", ".join(f"{n} {s}" for s, n in summary.skipped.items())
     console.print(

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console, err = Console(quiet=args.quiet), Console(stderr=True)
     try:
-        run = read_run(args.db, args.run_id)
+        run = read_run(args.db, args.run_id, what="a report")
         metrics = write_report(run, args.out, examples=args.examples, all_runs=args.all_runs, console=console)
     except ConvRecError as exc:
         err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)

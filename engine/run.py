@@ -3,15 +3,18 @@
 Load data (the sample world by default), profile it (stage 1, cached), cut seeds, plan dialogs
 (stage 2), play them with a user agent and a system agent judged by the fidelity validators (stage 3),
 store every event in the SQLite trace store (``--db``, ``convrec.db`` by default) and write the dataset
-(``dialogs.jsonl``, one dialog per line) with ``summary.json`` and ``run.log`` under ``--out``.
+(``dialogs.jsonl``, one dialog per line) with ``summary.json`` and ``run.log`` under ``--out``
+(default ``runs/<run id>``, with ``runs/latest`` pointing at the last run started there).
 With no options it runs a few dialogs on the embedded SmolLM2 model.
 
 The options are the fields of :class:`engine.config.RunSettings` (defaults, then a ``--config`` TOML
 file, then the command line); the run itself is :mod:`engine.pipeline`. ``--resume`` completes an
 interrupted (or killed) run from its store; ``--replay`` re-plays a run, or one dialog of it, from its
 recorded model answers (:mod:`engine.replay`). A ConvRecError (bad input, a backend that cannot be
-built, an unwritable database) is printed as one line and exits with code 2; an interrupted run exits
-with 130 after saying how to resume it.
+built, an unwritable database, a run another process is playing) is printed as one line and exits
+with code 2; every option is checked before anything is written. The exit codes of a run that
+played (0, 3 incomplete, 4 some dialogs failed their backend, 130 interrupted) are documented in
+:mod:`engine.pipeline.outcome`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import anyio
 from pydantic import ValidationError
 from rich.console import Console
 
+from agents.secrets import redact
 from engine.config import build_parser, parse_settings
 from engine.core import close_logging
 from engine.pipeline import INTERRUPTED_EXIT, play
@@ -32,7 +36,7 @@ __all__ = ["build_parser", "main", "main_error"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0; 2 for bad input or setup; 130 when interrupted)."""
+    """Run the CLI; returns the exit code (see the module docstring and engine.pipeline.outcome)."""
     console = Console()
     err = Console(stderr=True)
     try:
@@ -51,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return main_error(one, err)
     except KeyboardInterrupt:
-        err.print("interrupted before any dialog started; nothing to resume", style="yellow")
+        # A run recorded in the store ends interrupted by itself (signals are noted from then on):
+        # this is a Ctrl-C while loading, profiling or planning, before anything of the run was recorded.
+        err.print("interrupted before the run was recorded; nothing to resume", style="yellow")
         return INTERRUPTED_EXIT
     except (ValidationError, ConvRecError) as exc:
         return main_error(exc, err)
@@ -64,6 +70,9 @@ def main_error(exc: BaseException, err: Console) -> int:
     if isinstance(exc, KeyboardInterrupt):
         err.print("interrupted", style="yellow")
         return INTERRUPTED_EXIT
+    if isinstance(exc, ConvRecError):
+        # Secrets never reach the console, whatever an error quotes.
+        exc = ConvRecError(redact(str(exc)))
     if isinstance(exc, ValidationError):
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors())
         err.print(f"error: bad option: {problems}", style="red", markup=False, highlight=False)

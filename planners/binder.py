@@ -1,18 +1,16 @@
-"""Slot binding: walks a path node by node and fills each node's slots from the seed's profiles.
+"""Slot binding: walks a path node by node and fills each node's slots from the seed's facts.
 
-``SeedFacts`` reads a context once: the aspects the user cares about (the profile's ``liked`` and
-``disliked`` lists, i.e. the profiler's own judgement, kept when |weight| >= ``min_weight``), the
-target's community-praised aspects that match them (the justification), and for each negative the
-grounded reason to decline it: an aspect the user cares about on which the community's sentiment is
-negative (``community_negative``) or falling (``worsening``), with at least ``min_mentions`` mentions.
-Negatives without such a reason, or (by default) of another category than the target, are skipped
-with the reason recorded; a path never holds more
+What can be bound, and on what evidence, is :class:`planners.facts.SeedFacts`; a path never holds more
 ``recommend_alternative`` nodes than there are usable negatives.
 
 Elicitation reveals the justifying aspects first, then the negatives' decline aspects, then the rest
 by |weight|, so the system later recommends on grounds the user actually stated. A decline or a
-critique on an aspect not yet revealed reveals it (``newly_revealed``). An LLM planner's choices come in
-as :class:`Choices` and are checked here against the same facts (BindingError naming the rule).
+critique on an aspect not yet revealed reveals it (``newly_revealed``). Inquiries ask about aspects the
+user cares about; the last inquiry before ``accept`` is one the community answers well, and an earlier
+one prefers an aspect it answers badly (a real concern, which the next question then settles), so no
+plan accepts right after a negative answer (rule ``no_accept_over_open_concern``). An LLM planner's
+choices come in as :class:`Choices` and are checked here against the same facts (BindingError naming
+the rule).
 """
 
 from __future__ import annotations
@@ -21,41 +19,22 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from planners.context import PlanContext
 from planners.errors import BindingError
+from planners.facts import SeedFacts, title_of
 from planners.grammar import Grammar
 from planners.plan import (
     Acceptance,
     Clarification,
-    CommunityFact,
     Critique,
     Inquiry,
     Justification,
     NegativeSlot,
     NodeBinding,
-    SkippedNegative,
     TargetSlot,
     UserAspectFact,
 )
-from profiling.profiles import AspectPreference, AspectSentiment, ItemProfile
 
-__all__ = ["BindKnobs", "Choices", "SeedFacts", "WalkState", "bind_path"]
-
-
-@dataclass(frozen=True, slots=True)
-class BindKnobs:
-    """The thresholds binding uses (copied from PlanConfig so the hot loop reads plain attributes)."""
-
-    reveals_min: int = 1
-    reveals_max: int = 2
-    max_justifications: int = 2
-    min_weight: float = 0.0
-    min_mentions: int = 1
-    decline_max_sentiment: float = -0.05
-    decline_min_drop: float = 0.1
-    justify_min_sentiment: float = 0.05
-    max_evidence: int = 2
-    same_category: bool = True
+__all__ = ["Choices", "WalkState", "bind_path"]
 
 
 @dataclass
@@ -71,126 +50,6 @@ class Choices:
     inquire: int | None = None
 
 
-@dataclass(slots=True)
-class _Negative:
-    profile: ItemProfile
-    source: str
-    reasons: dict[int, tuple[str, float]]  # aspect -> (reason kind, score), every grounded aspect
-    best: int
-
-
-class SeedFacts:
-    """What a context offers to bind: cared aspects, justifications, usable negatives, inquiry options."""
-
-    def __init__(self, ctx: PlanContext, knobs: BindKnobs) -> None:
-        self.ctx = ctx
-        self.knobs = knobs
-        # The profiler's liked/disliked lists, not a threshold on |weight|: weights are importance
-        # shares times sentiment, so their scale depends on how many aspects a user talks about.
-        listed = set(ctx.user.liked) | set(ctx.user.disliked)
-        self.cared: dict[int, AspectPreference] = {
-            p.aspect: p
-            for p in ctx.user.preferences
-            if p.aspect in listed and abs(p.weight) >= knobs.min_weight
-        }
-        self.target_aspects = {a.aspect: a for a in ctx.target.aspects if a.mentions >= knobs.min_mentions}
-        scored = [
-            (abs(p.weight) * s.sentiment, a)
-            for a, p in self.cared.items()
-            if (s := self.target_aspects.get(a)) is not None and s.sentiment >= knobs.justify_min_sentiment
-        ]
-        scored.sort(key=lambda x: (-x[0], x[1]))
-        self.justify_user = [a for _, a in scored]
-        praised = [s for s in self.target_aspects.values() if s.sentiment >= knobs.justify_min_sentiment]
-        praised.sort(key=lambda s: (-s.sentiment, -s.mentions, s.aspect))
-        self.justify_community = [s.aspect for s in praised]
-        self.negatives: list[_Negative] = []
-        self.skipped: list[SkippedNegative] = []
-        sources = dict(zip(ctx.seed.negatives, ctx.seed.negative_sources, strict=False))
-        for item in ctx.seed.negatives:
-            prof = ctx.negative(item)
-            if prof is None:
-                self.skipped.append(SkippedNegative(item=item, reason="no profile in the plan context"))
-                continue
-            if knobs.same_category and prof.category != ctx.target.category:
-                # Proposing a laptop to someone asking for a backpack is not an alternative.
-                self.skipped.append(
-                    SkippedNegative(
-                        item=item,
-                        reason=f"category {prof.category!r} is not the target's {ctx.target.category!r}",
-                    )
-                )
-                continue
-            reasons = self._decline_reasons(prof)
-            if not reasons:
-                self.skipped.append(
-                    SkippedNegative(
-                        item=item,
-                        reason=("no aspect the user cares about has negative or falling community sentiment"),
-                    )
-                )
-                continue
-            best = max(reasons, key=lambda a: (reasons[a][0] == "community_negative", reasons[a][1], -a))
-            self.negatives.append(_Negative(prof, sources.get(item, "catalog"), reasons, best))
-        # Reveal order: grounds of the target first, then of the declines, then the rest by |weight|.
-        order: list[int] = list(self.justify_user)
-        for a in [n.best for n in self.negatives] + list(self.cared):
-            if a not in order:
-                order.append(a)
-        self.reveal_order = order
-
-    def _decline_reasons(self, prof: ItemProfile) -> dict[int, tuple[str, float]]:
-        k = self.knobs
-        out: dict[int, tuple[str, float]] = {}
-        for s in prof.aspects:
-            p = self.cared.get(s.aspect)
-            if p is None or s.mentions < k.min_mentions:
-                continue
-            if s.sentiment <= k.decline_max_sentiment:
-                out[s.aspect] = ("community_negative", abs(p.weight) * -s.sentiment)
-            elif s.trend <= -k.decline_min_drop:
-                out[s.aspect] = ("worsening", abs(p.weight) * -s.trend)
-        return out
-
-    # -- fact builders ---------------------------------------------------------------------------
-    def user_fact(self, aspect: int) -> UserAspectFact:
-        p = self.cared[aspect]
-        return UserAspectFact(
-            aspect=aspect,
-            name=self.ctx.aspects[aspect].name,
-            polarity=1 if p.weight >= 0 else -1,
-            weight=p.weight,
-            sentiment=p.sentiment,
-            mentions=p.mentions,
-            evidence=_quotes(p.evidence, self.knobs.max_evidence),
-        )
-
-    def community_fact(self, prof: ItemProfile, s: AspectSentiment) -> CommunityFact:
-        return CommunityFact(
-            item=prof.item,
-            aspect=s.aspect,
-            name=self.ctx.aspects[s.aspect].name,
-            sentiment=s.sentiment,
-            mentions=s.mentions,
-            trend=s.trend,
-            evidence=_quotes(s.evidence, self.knobs.max_evidence),
-        )
-
-    @property
-    def can_inquire(self) -> bool:
-        return bool(self.target_aspects)
-
-
-def _quotes(evidence: tuple[str, ...], k: int) -> tuple[str, ...]:
-    # Profiles may repeat a sentence (the same review text twice); a realizer should not quote it twice.
-    return tuple(dict.fromkeys(evidence))[:k]
-
-
-def title_of(prof: ItemProfile) -> str:
-    """Display title of an item profile; the item id when the profile carries no title."""
-    return prof.title or prof.item
-
-
 @dataclass
 class WalkState:
     """What earlier nodes established: revealed aspects (in order), clarified ones, negatives used."""
@@ -199,6 +58,8 @@ class WalkState:
     clarified: set[int] = field(default_factory=set)
     used_negatives: list[str] = field(default_factory=list)
     target_justifications: tuple[Justification, ...] = ()
+    inquired: list[int] = field(default_factory=list)
+    concern_open: bool = False  # the last inquiry was answered negatively, nothing settled it since
 
     @classmethod
     def after(cls, nodes: Sequence[NodeBinding]) -> WalkState:
@@ -224,6 +85,11 @@ class WalkState:
             self._reveal(n.critique.user.aspect)
         if n.target is not None:
             self.target_justifications = n.target.justifications
+        if n.inquiry is not None:
+            self.inquired.append(n.inquiry.community.aspect)
+            self.concern_open = n.inquiry.raises_concern
+        elif n.negative is not None or n.critique is not None:
+            self.concern_open = False
 
 
 def bind_path(
@@ -260,7 +126,10 @@ def bind_path(
         elif kind == "recommend_target":
             slots["target"] = _target(facts, st, ch)
         elif kind == "inquire_item":
-            slots["inquiry"] = _inquiry(facts, st, ch)
+            # Inquiries before the next accept on the path, this one included.
+            rest = [grammar.type_of(s) for s in path[i:]]
+            run = rest.index("accept") if "accept" in rest else len(rest)
+            slots["inquiry"] = _inquiry(facts, st, ch, state, rest[:run].count("inquire_item") - 1)
         elif kind == "accept":
             just = st.target_justifications
             slots["acceptance"] = Acceptance(
@@ -352,6 +221,8 @@ def _negative(facts: SeedFacts, st: WalkState, state: str, ch: Choices) -> Negat
         )
     s = neg.profile.aspect(aspect)
     assert s is not None  # reasons only holds aspects present in the profile
+    pref = facts.cared[aspect]
+    praise = facts.praise_for(neg, aspect)
     return NegativeSlot(
         item=neg.profile.item,
         title=title_of(neg.profile),
@@ -360,6 +231,9 @@ def _negative(facts: SeedFacts, st: WalkState, state: str, ch: Choices) -> Negat
         user=facts.user_fact(aspect),
         community=facts.community_fact(neg.profile, s),
         newly_revealed=aspect not in st.revealed,
+        complaint_ids=pref.complaint_ids,
+        own_review=neg.profile.item in pref.complaint_items,
+        praise=facts.community_fact(neg.profile, praise) if praise is not None else None,
     )
 
 
@@ -380,18 +254,13 @@ def _critique(facts: SeedFacts, st: WalkState, state: str, ch: Choices) -> Criti
             # Among new aspects, the one the community rates worst on this item makes the sharpest critique.
             def score(x: int) -> tuple[float, int]:
                 s = prof.aspect(x)
-                return (
-                    s.sentiment if s is not None and s.mentions >= facts.knobs.min_mentions else 1.0,
-                    fresh.index(x),
-                )
+                return (s.sentiment if s is not None and facts.enough(s) else 1.0, fresh.index(x))
 
             a = min(fresh, key=score)
         else:
             a = st.revealed[-1]
     s = prof.aspect(a)
-    community = (
-        facts.community_fact(prof, s) if s is not None and s.mentions >= facts.knobs.min_mentions else None
-    )
+    community = facts.community_fact(prof, s) if s is not None and facts.enough(s) else None
     return Critique(
         item=prof.item,
         title=title_of(prof),
@@ -442,28 +311,36 @@ def _target(facts: SeedFacts, st: WalkState, ch: Choices) -> TargetSlot:
     )
 
 
-def _inquiry(facts: SeedFacts, st: WalkState, ch: Choices) -> Inquiry:
+def _inquiry(facts: SeedFacts, st: WalkState, ch: Choices, state: str, after: int) -> Inquiry:
+    """The inquiry of ``state``; ``after`` more inquiries follow it before the user accepts."""
     tgt = facts.ctx.target
-    if ch.inquire is not None:
+    options = [a for a in facts.inquiry_options if a not in st.inquired]
+    if ch.inquire is not None and not st.inquired:
         a = ch.inquire
         if a not in facts.target_aspects:
-            raise BindingError("inquiry_not_in_target", f"nobody wrote about aspect {a} of the target")
+            raise BindingError("inquiry_not_in_target", f"{state}: too few buyers wrote about aspect {a} "
+                               f"of the target (fewer than {facts.knobs.min_mentions} mentions)")
+        if a not in facts.cared:
+            raise BindingError("inquiry_not_cared", f"{state}: aspect {a} is not one the user cares about")
+        if after == 0 and not facts.answers_well(a):
+            raise BindingError("no_accept_over_open_concern", f"{state}: buyers answer negatively on aspect "
+                               f"{a} and the user accepts right after; ask about another aspect first")
     else:
         used = {j.community.aspect for j in st.target_justifications}
-        cared = sorted(
-            (x for x in facts.cared if x in facts.target_aspects),
-            key=lambda x: (x in used, -abs(facts.cared[x].weight), x),
-        )
-        if cared:
-            a = cared[0]
-        elif facts.target_aspects:
-            a = max(facts.target_aspects.values(), key=lambda s: (s.mentions, -s.aspect)).aspect
-        else:
-            raise BindingError("inquiry_not_in_target", "nobody wrote about any aspect of the target")
-    user = facts.user_fact(a) if a in facts.cared else None
+
+        def rank(x: int) -> tuple[bool, bool, float, int]:
+            # A later question settles a concern: an earlier one may raise it (a real worry first).
+            worry = not facts.answers_well(x)
+            return (worry if after == 0 else not worry, x in used, -abs(facts.cared[x].weight), x)
+
+        ok = [x for x in options if after > 0 or facts.answers_well(x)]
+        if len(options) < after + 1 or not ok:
+            raise BindingError("no_accept_over_open_concern", f"{state}: no aspect the user cares about "
+                               "is left that buyers answer well, so the dialog could not go on to accept")
+        a = min(ok, key=rank)
     return Inquiry(
         item=tgt.item,
         title=title_of(tgt),
-        user=user,
+        user=facts.user_fact(a),
         community=facts.community_fact(tgt, facts.target_aspects[a]),
     )

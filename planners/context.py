@@ -76,15 +76,18 @@ class PlanContext(BaseModel):
     ) -> PlanContext:
         """The context of ``seed`` with every profile taken from ``source`` as of the target time.
 
-        Pass ``aspects`` (the table by id) when building many contexts, to build it once.
+        Item views are what *other* buyers say (the seed's user left out: a low rating of theirs is not
+        the community's opinion), and the user's quotes come from their reviews of the target's
+        category. Pass ``aspects`` (the table by id) when building many contexts, to build it once.
         """
         at = seed.target.timestamp
         table = aspects if aspects is not None else {a.id: a for a in source.aspects}
+        target = source.item_profile(seed.target.item, at, exclude_user=seed.user)
         return cls(
             seed=seed,
-            user=source.user_profile(seed.user, at),
-            target=source.item_profile(seed.target.item, at),
-            negatives=tuple(source.item_profile(n, at) for n in seed.negatives),
+            user=source.user_profile(seed.user, at, category=target.category or None),
+            target=target,
+            negatives=tuple(source.item_profile(n, at, exclude_user=seed.user) for n in seed.negatives),
             aspects=table,
             persona=persona,
         )

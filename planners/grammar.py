@@ -13,7 +13,15 @@ Rules, checked in this order, each raising :class:`GrammarError` with its tag:
   ``elicit_before_recommend`` (no recommendation before an elicitation), ``target_recommended_once``,
   ``accept_follows_target`` (accept right after the target is on the table, no alternative in between),
   ``accept_before_close``, ``clarify_after_elicit``, ``refine_after_declined_alternative``,
-  ``inquire_about_recommended_target``. The error shows the offending path.
+  ``inquire_about_recommended_target``, ``no_accept_over_open_concern``. The error shows the offending
+  path;
+- ``turns_alternate``: on every edge, the state's last speaker is not the next state's opener (no side
+  ever speaks twice in a row, whatever the path: replans included).
+
+A plan's bindings add one fact the path alone cannot know: an inquiry answered negatively on an aspect
+the user cares about leaves a concern open, which only another inquiry answered well, a declined
+alternative or a refinement settles before ``accept`` (:meth:`Grammar.check_path` with ``concerns``;
+``planners.validate.check_plan`` passes them).
 
 A grammar file is TOML or JSON (by suffix) with ``name``, ``description`` and ``states``: a table of
 state id -> ``{type, next = [...], min_turns?, max_turns?}``; see ``planners/grammars/default.toml``.
@@ -63,10 +71,15 @@ class GrammarSpec(BaseModel):
     states: dict[str, StateSpec]
 
 
-def _facts_violation(path: Sequence[str], types: Sequence[NodeType]) -> tuple[str, str] | None:
-    """(rule, message) for the first precondition the path breaks, or None."""
+def _facts_violation(
+    path: Sequence[str], types: Sequence[NodeType], concerns: Sequence[bool] | None = None
+) -> tuple[str, str] | None:
+    """(rule, message) for the first precondition the path breaks, or None.
+
+    ``concerns[i]``: node ``i``'s binding leaves a concern open (a plan's inquiry answered negatively).
+    """
     facts: set[str] = set()
-    for state, nt in zip(path, types, strict=True):
+    for i, (state, nt) in enumerate(zip(path, types, strict=True)):
         for pre in nt.preconditions:
             if pre.absent and pre.fact in facts:
                 return (
@@ -77,6 +90,8 @@ def _facts_violation(path: Sequence[str], types: Sequence[NodeType]) -> tuple[st
                 return pre.rule, f"state {state!r} ({nt.name}) needs {pre.fact!r} to hold before it"
         facts.difference_update(nt.clears)
         facts.update(nt.provides)
+        if concerns is not None and concerns[i]:
+            facts.add("concern_open")
     return None
 
 
@@ -133,6 +148,14 @@ class Grammar:
             bad = _facts_violation(path, [self.types[s] for s in path])
             if bad is not None:
                 raise GrammarError(bad[0], bad[1], path=path)
+        for a, b in graph.edges:
+            if self.types[a].closer == self.types[b].opener:
+                raise GrammarError(
+                    "turns_alternate",
+                    f"state {a!r} ends with the {self.types[a].closer} speaking and {b!r} opens with the "
+                    f"{self.types[b].opener}: nobody may speak twice in a row",
+                    path=[a, b],
+                )
         canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         self.hash = hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -180,8 +203,11 @@ class Grammar:
         """(min, max) turns of a state: its override, else its node type's range."""
         return self._range(state)
 
-    def check_path(self, path: Sequence[str]) -> None:
-        """None when ``path`` is a start-to-end path of this grammar; else PathError naming the rule."""
+    def check_path(self, path: Sequence[str], concerns: Sequence[bool] | None = None) -> None:
+        """None when ``path`` is a start-to-end path of this grammar; else PathError naming the rule.
+
+        ``concerns`` (one per state): which states' bindings leave a concern open, for a bound plan.
+        """
         for s in path:
             if s not in self.types:
                 raise PathError("unknown_state", f"state {s!r} is not in grammar {self.name!r}", path=path)
@@ -192,8 +218,8 @@ class Grammar:
         for a, b in itertools.pairwise(path):
             if not self.graph.has_edge(a, b):
                 raise PathError("edge_not_in_grammar", f"no edge {a!r} -> {b!r}", path=path)
-        # Unreachable for a validated grammar, kept so a hand-built path reports the precise rule.
-        bad = _facts_violation(path, [self.types[s] for s in path])
+        # Without concerns unreachable for a validated grammar: a hand-built path gets the precise rule.
+        bad = _facts_violation(path, [self.types[s] for s in path], concerns)
         if bad is not None:
             raise PathError(bad[0], bad[1], path=path)
 

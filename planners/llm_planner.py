@@ -28,9 +28,10 @@ from typing import Any
 from autogen_core.models import ChatCompletionClient, LLMMessage, SystemMessage, UserMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from planners.binder import Choices, SeedFacts
+from planners.binder import Choices
 from planners.context import PlanContext
 from planners.errors import LLMPlanError, PlanError
+from planners.facts import SeedFacts
 from planners.plan import DialogPlan
 from planners.sampler import SamplingPlanner
 from planners.validate import check_plan
@@ -63,11 +64,12 @@ _RULES = """Rules every path must follow:
 - start at the start state, follow the listed successors, end at the end state;
 - elicit (the user reveals preferences) before any recommendation;
 - recommend the target exactly once; accept right after it (optionally after inquire_item); then close;
+- never accept right after an inquiry buyers answer negatively: ask about another aspect first;
 - at most one recommend_alternative state per usable negative listed below.
 Slot rules: reveal 1 to {reveals_max} aspect ids per elicit state, never the same aspect twice, only ids
 from "user aspects"; a negative is declined on one of its listed grounding aspects; justify the target
 with 1 to {max_just} ids from "target justifiable aspects"; inquire about an id from
-"target reviewed aspects".
+"target aspects to ask about" (the last question before accepting must be one answered "well").
 Answer with ONE JSON object and nothing else, with keys: path (list of state ids), and optionally
 reveals ({{state: [ids]}}), negatives ({{state: {{"item": id, "aspect": id}}}}), clarify ({{state: id}}),
 critique ({{state: id}}), justify ([ids]), inquire (id)."""
@@ -113,7 +115,10 @@ class LLMPlanner:
             ],
             "target": context.target.title or context.target.item,
             "target justifiable aspects": list(facts.justify_user),
-            "target reviewed aspects": sorted(facts.target_aspects),
+            "target aspects to ask about": [
+                {"id": a, "answer": "well" if facts.answers_well(a) else "badly"}
+                for a in facts.inquiry_options
+            ],
         }
         return [
             SystemMessage(content=system),
@@ -161,7 +166,7 @@ class LLMPlanner:
             inquire=answer.inquire,
         )
         plan = self.sampler.plan(context, path=path, choices=choices).model_copy(update={"planner": "llm"})
-        check_plan(plan, self.grammar, context)
+        check_plan(plan, self.grammar, context, min_mentions=self.sampler.knobs.min_mentions)
         return plan
 
     async def aplan(self, context: PlanContext) -> DialogPlan:

@@ -1,9 +1,18 @@
 """The super-node catalog: what each kind of dialog node is for, who does what in it, and its slots.
 
-A node is flexible: it declares a turn range (one turn is one exchange, a user message and a system
-message) and the executor's agents decide within it. Preconditions are facts that earlier nodes on the
-same path must have established (or must not have); the grammar checks them on every start-to-end
-path, and each names the rule a path breaks when it fails, e.g. ``elicit_before_recommend``.
+A node is flexible: it declares a turn range (one turn is one exchange: the opener's message and the
+other side's reply, or the opener's message alone in a node where only one side acts) and the
+executor's agents decide within it. Preconditions are facts that earlier nodes on the same path must
+have established (or must not have); the grammar checks them on every start-to-end path, and each
+names the rule a path breaks when it fails, e.g. ``elicit_before_recommend``. One fact comes from a
+plan's bindings rather than from the path: ``concern_open``, raised by an inquiry whose answer is
+negative on an aspect the user cares about and settled by an inquiry answered well, a declined
+alternative or a refinement; ``accept`` needs it settled (rule ``no_accept_over_open_concern``).
+
+Speakers alternate across node boundaries: a node ends with the side that does not open the next one
+(:attr:`NodeType.closer`; the grammar checks every edge, rule ``turns_alternate``). So the target's
+recommendation is the system's alone, and the user's reaction (a question, an acceptance) opens the
+next node; refine is opened by the system, which acknowledges the decline and asks what else matters.
 
 Beyond the suggested set, the catalog follows what the profiles can ground:
 
@@ -42,6 +51,7 @@ SystemAct = Literal[
     "recommend",
     "justify",
     "acknowledge_critique",
+    "ask_critique",
     "adjust",
     "confirm",
     "farewell",
@@ -70,6 +80,7 @@ Fact = Literal[
     "target_recommended",
     "target_on_table",
     "target_accepted",
+    "concern_open",
 ]
 
 
@@ -106,7 +117,21 @@ class NodeType(BaseModel):
     def _turns_ordered(self) -> NodeType:
         if self.min_turns > self.max_turns:
             raise ValueError(f"{self.name}: min_turns {self.min_turns} > max_turns {self.max_turns}")
+        if not (self.system_acts if self.opener == "system" else self.user_acts):
+            raise ValueError(f"{self.name}: the opener ({self.opener}) has no act")
         return self
+
+    @property
+    def speakers(self) -> tuple[Literal["system", "user"], ...]:
+        """Who speaks in each exchange, in order: the opener, then the other side if it has acts."""
+        other: Literal["system", "user"] = "user" if self.opener == "system" else "system"
+        return (self.opener, other) if (self.user_acts if other == "user" else self.system_acts) else (
+            self.opener,)
+
+    @property
+    def closer(self) -> Literal["system", "user"]:
+        """Who speaks last in the node (the next node must be opened by the other side)."""
+        return self.speakers[-1]
 
 
 _ELICITED = Precondition(fact="elicited", rule="elicit_before_recommend")
@@ -159,6 +184,7 @@ CATALOG: dict[str, NodeType] = {
             min_turns=1,
             max_turns=2,
             preconditions=(Precondition(fact="target_on_table", rule="inquire_about_recommended_target"),),
+            clears=("concern_open",),
             slots=("inquiry",),
         ),
         NodeType(
@@ -172,32 +198,34 @@ CATALOG: dict[str, NodeType] = {
             max_turns=2,
             preconditions=(_ELICITED,),
             provides=("alternative_declined",),
-            clears=("target_on_table",),
+            clears=("target_on_table", "concern_open"),
             slots=("negative",),
         ),
         NodeType(
             name="refine",
-            description="the user critiques the declined alternative on an aspect; the "
-            "system adjusts its search",
-            opener="user",
-            system_acts=("acknowledge_critique", "adjust"),
+            description="the system acknowledges the declined alternative and asks what else would make "
+            "an option better; the user critiques the declined alternative on one more aspect (the next "
+            "recommendation adjusts to it)",
+            opener="system",
+            system_acts=("acknowledge_critique", "ask_critique"),
             user_acts=("critique",),
             min_turns=1,
             max_turns=2,
             preconditions=(
                 Precondition(fact="alternative_declined", rule="refine_after_declined_alternative"),
             ),
+            clears=("concern_open",),
             slots=("critique",),
         ),
         NodeType(
             name="recommend_target",
             description="the system recommends the target, justified by aspects "
-            "the user cares about and community sentiment",
+            "the user cares about and community sentiment; the user's reaction opens the next node",
             opener="system",
             system_acts=("recommend", "justify"),
-            user_acts=("consider",),
+            user_acts=(),
             min_turns=1,
-            max_turns=2,
+            max_turns=1,
             preconditions=(
                 _ELICITED,
                 Precondition(fact="target_recommended", rule="target_recommended_once", absent=True),
@@ -213,7 +241,10 @@ CATALOG: dict[str, NodeType] = {
             user_acts=("accept",),
             min_turns=1,
             max_turns=1,
-            preconditions=(Precondition(fact="target_on_table", rule="accept_follows_target"),),
+            preconditions=(
+                Precondition(fact="target_on_table", rule="accept_follows_target"),
+                Precondition(fact="concern_open", rule="no_accept_over_open_concern", absent=True),
+            ),
             provides=("target_accepted",),
             slots=("acceptance",),
         ),

@@ -2,9 +2,11 @@
 
 Bindings carry everything a deterministic realizer needs to write grounded turns from them alone:
 aspect ids AND names, polarity, the user's own evidence sentences, the negative's title and the
-community sentiment (value, mentions, trend, community sentences) that grounds the user's reason,
-and the target's title with the aspects that justify it. A plan is JSON-serialisable and has a
-content hash, so trace stores can key and compare them.
+community sentiment (value, mentions by sign, stance, trend, community sentences) that grounds the
+user's reason, and the target's title with the aspects that justify it. Every fact also carries its
+provenance: the stage-1 sentence ids behind it (``sentence_ids``; the user's own for preferences,
+other buyers' for community facts, all before the seed's time) and of its quotes (``evidence_ids``).
+A plan is JSON-serialisable and has a content hash, so trace stores can key and compare them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from planners.nodes import NodeKind, SystemAct, UserAct
+from profiling.profiles import Stance
 from profiling.seeds import NegativeSource
 
 __all__ = [
@@ -34,7 +37,7 @@ __all__ = [
     "UserAspectFact",
 ]
 
-PLAN_SCHEMA_VERSION = 1
+PLAN_SCHEMA_VERSION = 2
 
 _Frozen = ConfigDict(frozen=True, extra="forbid")
 
@@ -49,12 +52,15 @@ class UserAspectFact(BaseModel):
     polarity: Literal[1, -1] = Field(description="+1: the user speaks well of it; -1: they complain about it")
     weight: float = Field(description="the profile's signed preference weight")
     sentiment: float
-    mentions: float
+    mentions: float = Field(description="time-decayed count of the user's mentions")
     evidence: tuple[str, ...] = Field((), description="the user's own sentences on it (quotable)")
+    evidence_ids: tuple[int, ...] = Field((), description="stage-1 sentence ids of the evidence")
+    count: int = Field(0, ge=0, description="the user's mentions of it before the seed's time")
+    sentence_ids: tuple[int, ...] = Field((), description="the user's sentences behind it, latest first")
 
 
 class CommunityFact(BaseModel):
-    """What the community says about one aspect of one item as of the seed's time."""
+    """What other buyers say about one aspect of one item as of the seed's time, and how strongly."""
 
     model_config = _Frozen
 
@@ -63,8 +69,18 @@ class CommunityFact(BaseModel):
     name: str
     sentiment: float
     mentions: int
-    trend: float
+    trend: float = Field(description="the profile's trend; 0 when either side of its time cut has fewer "
+                         "mentions than the plan's minimum (too thin to claim)")
     evidence: tuple[str, ...] = Field((), description="community sentences on it (quotable)")
+    evidence_ids: tuple[int, ...] = Field((), description="stage-1 sentence ids of the evidence")
+    positive: int = Field(0, ge=0, description="positive mentions")
+    negative: int = Field(0, ge=0, description="negative mentions")
+    stance: Stance = Field("mixed", description="what the mentions support, their number accounted for")
+    share_low: float = Field(0.0, description="credible interval of the positive share, low end")
+    share_high: float = Field(1.0, description="credible interval of the positive share, high end")
+    trend_before: int = Field(0, ge=0, description="mentions in the trend window before its time cut")
+    trend_after: int = Field(0, ge=0, description="mentions in the trend window after its time cut")
+    sentence_ids: tuple[int, ...] = Field((), description="the sentences behind it, latest first")
 
 
 class Clarification(BaseModel):
@@ -89,6 +105,11 @@ class NegativeSlot(BaseModel):
     user: UserAspectFact = Field(description="the aspect the user cares about that grounds the decline")
     community: CommunityFact
     newly_revealed: bool = Field(description="the user had not mentioned this aspect earlier in the dialog")
+    complaint_ids: tuple[int, ...] = Field(
+        (), description="the user's own sentences complaining about the reason aspect, before the seed")
+    own_review: bool = Field(False, description="one of those complaints is about this very item")
+    praise: CommunityFact | None = Field(
+        None, description="what the system may praise the alternative for (a positive stance), if anything")
 
 
 class Critique(BaseModel):
@@ -136,6 +157,11 @@ class Inquiry(BaseModel):
     title: str
     user: UserAspectFact | None = Field(description="why the user asks (None: asked out of curiosity)")
     community: CommunityFact
+
+    @property
+    def raises_concern(self) -> bool:
+        """The answer is negative on an aspect the user cares about: accepting right after is incoherent."""
+        return self.user is not None and self.community.stance == "negative"
 
 
 class Acceptance(BaseModel):

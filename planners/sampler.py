@@ -9,25 +9,27 @@ lengths not listed get weight 0. A persona listed in ``personas`` multiplies its
 and, if it has length weights, replaces the base ones.
 
 Per seed, paths the profiles cannot fill are dropped (more alternatives than usable negatives, more
-elicitations than aspects the user cares about, an inquiry about a target nobody reviewed), the rest
-are renormalised, and one is drawn with the generator seeded by (run seed, seed key): the same seed
-and configuration always give the same plan.
+elicitations than aspects the user cares about, more inquiries than cared aspects enough buyers wrote
+about on the target, or inquiries none of which buyers answer well: the user would accept right after a
+negative answer), the rest are renormalised, and one is drawn with the generator seeded by (run seed,
+seed key): the same seed and configuration always give the same plan.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from functools import cached_property
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from planners.binder import BindKnobs, Choices, SeedFacts, WalkState, bind_path
+from planners.binder import Choices, WalkState, bind_path
 from planners.context import PlanContext
 from planners.errors import NoFeasiblePathError, PlanError
+from planners.facts import BindKnobs, SeedFacts
 from planners.grammar import Grammar, default_grammar
 from planners.plan import DialogPlan, NodeBinding, Replanning
 
@@ -77,7 +79,9 @@ class PlanConfig(BaseModel):
     min_weight: float = Field(
         0.0, ge=0, description="cared aspects are the profile's liked + disliked with |weight| >= this"
     )
-    min_mentions: int = Field(1, ge=0, description="community mentions an aspect needs to ground anything")
+    min_mentions: int = Field(
+        5, ge=1, description="other buyers' mentions a community fact needs before a plan may bind it "
+        "(and on each side of the time cut, for a falling trend)")
     decline_max_sentiment: float = Field(
         -0.05, description="community sentiment at or below: grounds a decline"
     )
@@ -144,7 +148,7 @@ class SamplingPlanner:
         types = [[g.type_of(s) for s in p] for p in g.paths]
         self._n_alt = np.array([t.count("recommend_alternative") for t in types])
         self._n_elicit = np.array([t.count("elicit") for t in types])
-        self._inquire = np.array(["inquire_item" in t for t in types])
+        self._n_inquire = np.array([t.count("inquire_item") for t in types])
         self._index = {p: i for i, p in enumerate(g.paths)}
         self._weights: dict[str, np.ndarray] = {}
 
@@ -180,9 +184,7 @@ class SamplingPlanner:
 
     def _feasible(self, facts: SeedFacts, n_neg: int, n_aspects: int) -> np.ndarray:
         ok = (self._n_alt <= n_neg) & (self._n_elicit <= n_aspects)
-        if not facts.can_inquire:
-            ok &= ~self._inquire
-        return ok
+        return ok & _inquiries_ok(facts, self._n_inquire, ())
 
     def feasible_paths(self, context: PlanContext) -> list[tuple[tuple[str, ...], float]]:
         """Every path this seed can be planned on, with its probability under the configuration."""
@@ -227,7 +229,8 @@ class SamplingPlanner:
                     f"seed {ctx.seed.key}: no path of grammar {self.grammar.name!r} has positive weight "
                     f"and can be bound ({len(facts.cared)} liked or disliked aspects with |weight| >= "
                     f"{self.knobs.min_weight}, {len(facts.negatives)} usable negatives, "
-                    f"target reviewed on an aspect: {facts.can_inquire}; persona {ctx.persona!r})"
+                    f"{len(facts.inquiry_options)} cared aspects of the target to ask about; "
+                    f"persona {ctx.persona!r})"
                 ),
             )
         # side="right" skips zero-weight paths; u < cum[-1] keeps the index in range.
@@ -296,9 +299,11 @@ class SamplingPlanner:
         g = self.grammar
         need_alt = np.array([sum(g.type_of(s) == "recommend_alternative" for s in c) for c in conts])
         need_eli = np.array([sum(g.type_of(s) == "elicit" for s in c) for c in conts])
-        ok = (need_alt <= n_neg) & (need_eli <= n_asp)
-        if not facts.can_inquire:
-            ok &= ~self._inquire[idx]
+        need_inq = np.array([sum(g.type_of(s) == "inquire_item" for s in c) for c in conts])
+        ok = (need_alt <= n_neg) & (need_eli <= n_asp) & _inquiries_ok(facts, need_inq, st.inquired)
+        if st.concern_open:
+            # The last answer worried the user: a continuation must settle it before accepting.
+            ok &= np.array([_settles_before_accept([g.type_of(s) for s in c]) for c in conts])
         w = self.path_weights(context.persona)[idx] * ok
         if w.sum() <= 0:
             return None
@@ -316,3 +321,24 @@ class SamplingPlanner:
             ),
             fallback_reason=plan.fallback_reason,
         )
+
+
+def _inquiries_ok(facts: SeedFacts, needed: np.ndarray, asked: Sequence[int]) -> np.ndarray:
+    """Which inquiry counts can be bound: enough fresh cared aspects, and one buyers answer well.
+
+    The last question before accepting must be answered well (no concern left open), so a run of
+    inquiries needs one such aspect among the fresh ones; the default grammar's inquiries are one run.
+    """
+    fresh = [a for a in facts.inquiry_options if a not in asked]
+    well = any(facts.answers_well(a) for a in fresh)
+    return (needed == 0) | ((needed <= len(fresh)) & well)
+
+
+def _settles_before_accept(types: Sequence[str]) -> bool:
+    """Whether a continuation asks again, declines or refines before it reaches accept."""
+    for t in types:
+        if t in ("inquire_item", "recommend_alternative", "refine"):
+            return True
+        if t == "accept":
+            return False
+    return True

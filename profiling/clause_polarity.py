@@ -26,11 +26,15 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from profiling.clauses import clause_spans, marked_words
+from profiling.clauses import OFF_THE_MARK, clause_spans, marked_words
 from profiling.errors import ProfilingError
 from profiling.tagging import TaggedText
 
 __all__ = ["PolarityError", "PolarityModel", "fit_polarity", "sentence_words", "vader_compound"]
+
+
+# The polarity at most of a clause saying "too long" or "runs small" (a clear, mild complaint).
+OFF_THE_MARK_POLARITY = 0.4
 
 
 class PolarityError(ProfilingError):
@@ -118,11 +122,17 @@ class PolarityModel(BaseModel):
     def score(self, words: Sequence[str], text: str, vader: float | None = None) -> float:
         """Polarity in [-1, 1] of a clause given its marked words and its text (or VADER's score of it)."""
         if self.source == "vader":
-            return float(_vader().polarity_scores(text)["compound"] if vader is None else vader)
-        if self.general == "lexicon":
-            v = lexicon_score(words)
+            base = float(_vader().polarity_scores(text)["compound"] if vader is None else vader)
         else:
-            v = _vader().polarity_scores(text)["compound"] if vader is None else vader
+            general = (lexicon_score(words) if self.general == "lexicon"
+                       else _vader().polarity_scores(text)["compound"] if vader is None else vader)
+            base = self._learned(words, general)
+        if OFF_THE_MARK in words:
+            # Excess and off sizes are complaints whatever the stars say (see profiling.clauses).
+            return min(base, -OFF_THE_MARK_POLARITY)
+        return base
+
+    def _learned(self, words: Sequence[str], v: float) -> float:
         # Features are read once per distinct word: a repeated word is no stronger evidence.
         z = self.bias + self.vader_weight * v + sum(self.weights.get(w, 0.0) for w in set(words))
         return math.tanh(z / 2.0)
@@ -201,7 +211,9 @@ def fit_polarity(
     for ws in words:
         for w in set(ws):
             counts[w] = counts.get(w, 0) + 1
-    vocab = {w: i for i, w in enumerate(sorted(w for w, c in counts.items() if c >= min_count))}
+    # The excess rule's marker is no learned feature: stars say nothing about it (see profiling.clauses).
+    vocab = {w: i for i, w in enumerate(sorted(w for w, c in counts.items()
+                                               if c >= min_count and OFF_THE_MARK not in w))}
     d = len(vocab)
     if general == "lexicon":
         vader = np.array([lexicon_score(ws) for ws in words])

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Collection, Sequence
 
-__all__ = ["BREAKS", "NEGATORS", "STOPWORDS", "clause_spans", "marked_words"]
+__all__ = ["BREAKS", "NEGATORS", "OFF_THE_MARK", "STOPWORDS", "clause_spans", "marked_words"]
 
 BREAKS = frozenset({
     ",", ";", ":", ".", "!", "?", "...", "--", "-", "–", "—", "(", ")", "[", "]", "but", "though", "although",
@@ -28,6 +28,12 @@ BREAKS = frozenset({
 _NEW_SUBJECT_TAGS = frozenset({"DT", "PRP", "PRP$", "EX", "WP"})
 NEGATORS = frozenset({"not", "n't", "no", "never", "nothing", "without", "nor", "hardly", "barely", "none",
                       "cannot", "nt"})
+# The feature a statement of excess or of an off size adds to its clause (see _off_the_mark).
+OFF_THE_MARK = "OFF_THE_MARK"
+_OFF_SIZE = frozenset({"small", "large", "big", "narrow", "wide", "short", "long", "tight", "loose", "snug",
+                       "huge", "tiny", "smaller", "larger", "bigger"})
+# "too" before these is praise or a plain intensifier, not excess: "too cute", "love it too much".
+_NOT_EXCESS = frozenset({"cute", "good", "pretty", "beautiful", "much", "many", "bad"})
 # Function words carry no polarity of their own; the polarity model ignores them.
 STOPWORDS = frozenset(
     ["a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "as", "is",
@@ -55,6 +61,21 @@ def clause_spans(forms: Sequence[str], tags: Sequence[str]) -> list[tuple[int, i
     return spans
 
 
+def _off_the_mark(forms: Sequence[str], tags: Sequence[str], lemmas: Sequence[str], i: int, end: int) -> bool:
+    """Whether token ``i`` opens a statement of excess or of a size off the label: "too long", "way too
+    small", "runs small", "ran a bit large". A review of five stars says these too, so star ratings teach a
+    model nothing about them; to a reader they are complaints about the aspect.
+    """
+    j = i + 1
+    if forms[i] == "too":
+        return j < end and tags[j][:2] in ("JJ", "RB") and forms[j] not in _NOT_EXCESS
+    if lemmas[i] != "run":
+        return False
+    while j < end and (tags[j] in ("RB", "DT") or forms[j] in ("bit", "little", "tad")):
+        j += 1
+    return j < end and lemmas[j] in _OFF_SIZE
+
+
 def marked_words(forms: Sequence[str], lemmas: Sequence[str], start: int, end: int,
                  tags: Sequence[str] = (), skip_nouns: Collection[str] = frozenset()) -> list[str]:
     """Features of a clause for the polarity model: content lemmas, ``NOT_`` after a negator, and each pair
@@ -68,6 +89,8 @@ def marked_words(forms: Sequence[str], lemmas: Sequence[str], start: int, end: i
         if f in NEGATORS or w in NEGATORS:
             negated = True
             continue
+        if not negated and tags and _off_the_mark(forms, tags, lemmas, i, end):
+            words.append(OFF_THE_MARK)
         if w in STOPWORDS or not w[:1].isalpha():
             continue
         if skip_nouns and tags and tags[i] in ("NN", "NNS") and w in skip_nouns:

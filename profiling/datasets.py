@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from profiling.corpus import Corpus
 from profiling.errors import DataError
 
-__all__ = ["DATASETS", "add_data_arguments", "load_corpus"]
+if TYPE_CHECKING:
+    from profiling.loaders.report import LoadReport
+
+__all__ = ["DATASETS", "add_data_arguments", "load_corpus", "load_corpus_report"]
 
 DATASETS = ("sample", "clothing", "amazon2023", "amazon2018", "yelp", "mobilerec")
 
@@ -41,19 +45,26 @@ def add_data_arguments(parser: argparse.ArgumentParser, *, stage1_only: bool = T
 
 def load_corpus(args: argparse.Namespace, progress: bool) -> Corpus:
     """The corpus the data options name (the sample world is generated once and cached)."""
+    return load_corpus_report(args, progress)[0]
+
+
+def load_corpus_report(args: argparse.Namespace, progress: bool) -> tuple[Corpus, LoadReport | None]:
+    """The corpus the data options name and the report of its load (what was kept, what skipped by
+    kind); None for the generated sample world, which has nothing to skip."""
     if args.data == "sample":
         from profiling.sample_world import WorldConfig, load_sample_world
 
         world = WorldConfig(n_reviews=args.world_reviews, n_users=args.world_users,
                             n_items=args.world_items, n_aspects=args.world_aspects, seed=args.world_seed)
-        return load_sample_world(world)
+        return load_sample_world(world), None
     if args.data == "clothing":
         from profiling.loaders.clothing import load_clothing_reviews
 
         reviews = load_clothing_reviews(on_error=args.on_error, path=args.reviews)
-        return reviews.to_corpus(limit=args.limit)
+        return reviews.to_corpus(limit=args.limit), reviews.report
     if args.reviews is None:
         raise DataError(f"--data {args.data} needs --reviews PATH", kind="missing_field")
     # Imported by name so that only the chosen loader is loaded.
     load = getattr(importlib.import_module(f"profiling.loaders.{args.data}"), f"load_{args.data}")
-    return load(args.reviews, args.meta, on_error=args.on_error, progress=progress, limit=args.limit).corpus
+    result = load(args.reviews, args.meta, on_error=args.on_error, progress=progress, limit=args.limit)
+    return result.corpus, result.report

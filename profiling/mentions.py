@@ -72,7 +72,8 @@ def clause_aspects(forms: Sequence[str], tags: Sequence[str], lemmas: Sequence[s
                 a = lex.terms.get(lemmas[j])
             if a is not None:
                 aspect, source = a, TERM
-        elif tag in _DERIVED_TAGS and forms[i] in lex.derived:
+        elif forms[i] in lex.derived:
+            # Whatever its tag: a derived adjective mis-tagged as a verb ("super stylish" read as VB) is one.
             aspect, source = lex.derived[forms[i]], DERIVED
         elif (tag in _ADJECTIVE_TAGS and lemmas[i] in lex.terms
               and not (i + 1 < end and tags[i + 1] in NOUN_TAGS)):

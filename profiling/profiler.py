@@ -13,6 +13,9 @@ User preference on aspect ``a`` at time ``t``, from the user's sentences ``j`` b
     direction  = sum_j w_j * s_j / (m_a + prior)                   s_a shrunk toward 0 on thin evidence
     weight     = importance * direction                            in [-1, 1] (.weight)
 
+Each preference also counts the user's mentions by sign, lists every sentence behind it and the
+complaints among them, and quotes only sentences agreeing with its sign (of ``category``'s items if given).
+
 "Top" aspects are those with the largest importance (what the user talks about most); ``liked`` are
 those with ``direction > min_direction`` ranked by weight, ``disliked`` those with ``direction <
 -min_direction`` ranked by -weight. Sentences the aspect model left without an aspect (label -1) count
@@ -25,35 +28,38 @@ moving average, ``S_b = lam * S_(b-1) + sum_b``, ``C_b = lam * C_(b-1) + n_b``, 
 bucket containing ``t`` at ``t``. The trend is the count-weighted least-squares slope of the bucket
 means over the last ``trend_buckets`` buckets up to ``t``, in sentiment per bucket (for a steady
 trend this is also the slope of the smoothed series, which lags but runs parallel).
+
+Each community view also carries what a claim needs (``profiling.evidence``): mentions by sign, the
+stance their credible interval supports, mentions on each side of the trend's time cut, every sentence
+behind it, and quotes agreeing with the stance. ``exclude_user``: what *other* buyers say.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import datetime
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from profiling.corpus import Corpus, to_millis
 from profiling.errors import ProfilingError
+from profiling.evidence import share_interval, stance_of, trend_sides
 from profiling.profiles import Aspect, AspectPreference, AspectSentiment, ItemProfile, Trajectory, UserProfile
+from profiling.timeline import (
+    Bucket,
+    bucket_index,
+    bucket_slopes,
+    bucket_start,
+    latest_per_label,
+    sort_by_key_time,
+)
 
-__all__ = [
-    "NaiveTimeError",
-    "ProfileSettings",
-    "SentenceFacts",
-    "TemporalProfiler",
-    "UnknownEntityError",
-    "bucket_index",
-    "bucket_start",
-]
+__all__ = ["NaiveTimeError", "ProfileSettings", "SentenceFacts", "TemporalProfiler", "UnknownEntityError",
+           "bucket_index", "bucket_start"]
 
 _DAY_MS = 86_400_000
-Bucket = Literal["month", "quarter", "year"]
-_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
 class UnknownEntityError(ProfilingError):
@@ -78,6 +84,11 @@ class ProfileSettings(BaseModel):
     bucket: Bucket = Field("quarter", description="trajectory bucket: calendar month, quarter or year")
     smoothing: float = Field(0.5, ge=0, lt=1, description="EMA carry-over of past buckets (0 = no smoothing)")
     trend_buckets: int = Field(4, ge=2, description="recent buckets the trend slope is fitted on")
+    polar_threshold: float = Field(
+        0.1, ge=0, lt=1, description="|mention polarity| above this: a positive or negative mention")
+    stance_prior: float = Field(1.0, gt=0, description="Beta prior pseudo-counts of each sign (1: uniform)")
+    stance_level: float = Field(0.9, gt=0, lt=1, description="credible interval a stance must hold at")
+    provenance_ids: int = Field(200, ge=0, description="sentence ids kept per preference or community view")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,45 +114,6 @@ class SentenceFacts:
     def sentence_id(self, j: int) -> int:
         """The sentence (index into ``texts``) of row ``j``."""
         return int(self.sentence[j]) if self.sentence is not None else j
-
-
-def bucket_index(ts_ms: np.ndarray | int, bucket: Bucket) -> np.ndarray:
-    """Bucket number of epoch-ms times: calendar months since 1970-01 divided by the bucket's months."""
-    months = (
-        np.asarray(ts_ms, dtype=np.int64).astype("datetime64[ms]").astype("datetime64[M]").astype(np.int64)
-    )
-    return months // _MONTHS[bucket]
-
-
-def bucket_start(index: int, bucket: Bucket) -> datetime:
-    """The UTC start of a bucket number."""
-    months = int(index) * _MONTHS[bucket]
-    return datetime(1970 + months // 12, months % 12 + 1, 1, tzinfo=UTC)
-
-
-def _csr(keys: np.ndarray, ts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    # Order by (key, time); ties keep input order, so results do not depend on the sort algorithm.
-    order = np.lexsort((np.arange(len(keys)), ts, keys))
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys, minlength=n), out=offsets[1:])
-    sorted_ts = ts[order]
-    return order, offsets, sorted_ts
-
-
-def _latest_per_label(labels: np.ndarray, positions: np.ndarray, per: int) -> dict[int, list[int]]:
-    """For each label, up to ``per`` of its positions, latest first (``positions`` are oldest first)."""
-    if per == 0 or len(labels) == 0:
-        return {}
-    rev_labels, rev_pos = labels[::-1], positions[::-1]
-    order = np.argsort(rev_labels, kind="stable")
-    grouped = rev_labels[order]
-    starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
-    ends = np.concatenate((starts[1:], [len(grouped)]))
-    pos = rev_pos[order].tolist()
-    return {
-        g: pos[s : min(e, s + per)]
-        for g, s, e in zip(grouped[starts].tolist(), starts.tolist(), ends.tolist(), strict=True)
-    }
 
 
 class TemporalProfiler:
@@ -176,22 +148,29 @@ class TemporalProfiler:
         keep = np.flatnonzero(facts.label >= 0)
         self._sent = keep
         ts = facts.ts[keep]
-        self._u_order, self._u_off, self._u_ts = _csr(facts.user[keep], ts, corpus.n_users)
-        self._i_order, self._i_off, self._i_ts = _csr(facts.item[keep], ts, corpus.n_items)
+        self._u_order, self._u_off, self._u_ts = sort_by_key_time(facts.user[keep], ts, corpus.n_users)
+        self._i_order, self._i_off, self._i_ts = sort_by_key_time(facts.item[keep], ts, corpus.n_items)
         self._bucket = bucket_index(facts.ts, self.settings.bucket)
         c = corpus.columns
         # Interactions per item by time, with prefix sums of ratings: an item's rating mean before
         # ``at`` is then O(log n).
-        self._ri_order, self._ri_off, self._ri_ts = _csr(c.item, c.ts, corpus.n_items)
+        self._ri_order, self._ri_off, self._ri_ts = sort_by_key_time(c.item, c.ts, corpus.n_items)
         self._ri_csum = np.r_[0.0, np.cumsum(c.rating[self._ri_order], dtype=np.float64)]
+        # Category code of every item, so evidence can be kept to one category's reviews.
+        cats = [corpus.items[iid].category for iid in corpus.item_ids]
+        self._cat_code = {cat: k for k, cat in enumerate(dict.fromkeys(cats))}
+        self._item_cat = np.array([self._cat_code[cat] for cat in cats], dtype=np.int32)
 
     # -- ProfileSource ---------------------------------------------------------------------------
     @property
     def aspects(self) -> list[Aspect]:
         return list(self._aspects)
 
-    def user_profile(self, user: str, at: datetime) -> UserProfile:
-        """The profile of ``user`` from their reviews strictly before ``at``."""
+    def user_profile(self, user: str, at: datetime, *, category: str | None = None) -> UserProfile:
+        """The profile of ``user`` from their reviews strictly before ``at``.
+
+        ``category``: evidence quotes come only from the user's reviews of that category's items.
+        """
         t = _millis(at)
         try:
             u = self.corpus.user_index(user)
@@ -225,12 +204,21 @@ class TemporalProfiler:
             ws = w * f.sentiment[idx].astype(np.float64)
             m = np.bincount(labels, weights=w, minlength=self._k)
             sm = np.bincount(labels, weights=ws, minlength=self._k)
-            present = np.flatnonzero(np.bincount(labels, minlength=self._k))
+            count = np.bincount(labels, minlength=self._k)
+            present = np.flatnonzero(count)
             importance = m / m.sum()
             direction = sm / (m + st.prior)
             mean = np.divide(sm, m, out=np.zeros_like(sm), where=m > 0)
             weight = importance * direction
-            ev = _latest_per_label(labels, idx, st.evidence)
+            pos, neg = self._signs(idx)
+            n_pos = np.bincount(labels[pos], minlength=self._k)
+            n_neg = np.bincount(labels[neg], minlength=self._k)
+            in_cat = self._in_category(idx, category)
+            # Quotes agree with the preference's sign: a liker is quoted praising, a complainer complaining.
+            ev_pos = latest_per_label(labels[pos & in_cat], idx[pos & in_cat], st.evidence)
+            ev_neg = latest_per_label(labels[neg & in_cat], idx[neg & in_cat], st.evidence)
+            behind = latest_per_label(labels, idx, st.provenance_ids)
+            complaints = latest_per_label(labels[neg], idx[neg], st.provenance_ids)
             # Plain Python numbers from here: per-element numpy scalars cost more than the maths.
             order = present[np.lexsort((present, -np.abs(weight[present])))]
             rows = zip(
@@ -241,13 +229,17 @@ class TemporalProfiler:
                 strict=True,
             )
             for a, wa, ma, sa in rows:
-                ids = tuple(f.sentence_id(j) for j in ev.get(a, ()))
-                prefs.append(AspectPreference(aspect=a, weight=wa, mentions=ma, sentiment=sa,
-                                              evidence=tuple(f.texts[i] for i in ids), evidence_ids=ids))
-            pos = present[direction[present] > st.min_direction]
-            neg = present[direction[present] < -st.min_direction]
-            liked = tuple(int(a) for a in pos[np.lexsort((pos, -weight[pos]))][: st.top_n])
-            disliked = tuple(int(a) for a in neg[np.lexsort((neg, weight[neg]))][: st.top_n])
+                ids = self._ids((ev_pos if wa >= 0 else ev_neg).get(a, ()))
+                gripes = complaints.get(a, [])
+                prefs.append(AspectPreference(
+                    aspect=a, weight=wa, mentions=ma, sentiment=sa, evidence=tuple(f.texts[i] for i in ids),
+                    evidence_ids=ids, count=int(count[a]), positive=int(n_pos[a]), negative=int(n_neg[a]),
+                    sentence_ids=self._ids(behind.get(a, ())), complaint_ids=self._ids(gripes),
+                    complaint_items=tuple(self.corpus.item_ids[int(f.item[j])] for j in gripes)))
+            pos_a = present[direction[present] > st.min_direction]
+            neg_a = present[direction[present] < -st.min_direction]
+            liked = tuple(int(a) for a in pos_a[np.lexsort((pos_a, -weight[pos_a]))][: st.top_n])
+            disliked = tuple(int(a) for a in neg_a[np.lexsort((neg_a, weight[neg_a]))][: st.top_n])
         return UserProfile(
             user=user,
             at=at,
@@ -268,8 +260,12 @@ class TemporalProfiler:
         ranked = sorted(prof.preferences, key=lambda p: (-p.mentions, p.aspect))
         return [p.aspect for p in ranked[:k]]
 
-    def item_profile(self, item: str, at: datetime) -> ItemProfile:
-        """The community view of ``item`` from reviews strictly before ``at``."""
+    def item_profile(self, item: str, at: datetime, *, exclude_user: str | None = None) -> ItemProfile:
+        """The community view of ``item`` from reviews strictly before ``at``.
+
+        ``exclude_user``: that user's own sentences are left out of the aspect views (what other buyers
+        say); the rating summary still counts every interaction.
+        """
         t = _millis(at)
         i = self._item(item)
         lo, hi = int(self._ri_off[i]), int(self._ri_off[i + 1])
@@ -277,12 +273,22 @@ class TemporalProfiler:
         rating_mean = float((self._ri_csum[lo + n] - self._ri_csum[lo]) / n) if n else 0.0
         meta = self.corpus.items[item]
         aspects: list[AspectSentiment] = []
-        grid = self._grid(i, t)
+        skip = _user_or_none(self.corpus, exclude_user)
+        grid = self._grid(i, t, skip)
         if grid is not None:
             idx, cnt, sums, smoothed = grid
+            st = self.settings
             mentions = cnt.sum(axis=1)
-            trend = _slopes(cnt[:, -self.settings.trend_buckets :], sums[:, -self.settings.trend_buckets :])
-            ev = _latest_per_label(self.facts.label[idx], idx, self.settings.evidence)
+            trend = bucket_slopes(cnt[:, -st.trend_buckets :], sums[:, -st.trend_buckets :])
+            before, after = trend_sides(cnt, st.trend_buckets)
+            labels = self.facts.label[idx]
+            pos, neg = self._signs(idx)
+            n_pos = np.bincount(labels[pos], minlength=self._k)
+            n_neg = np.bincount(labels[neg], minlength=self._k)
+            low, high = share_interval(n_pos, n_neg, prior=st.stance_prior, level=st.stance_level)
+            ev_pos = latest_per_label(labels[pos], idx[pos], st.evidence)
+            ev_neg = latest_per_label(labels[neg], idx[neg], st.evidence)
+            behind = latest_per_label(labels, idx, st.provenance_ids)
             present = np.flatnonzero(mentions)
             order = present[np.lexsort((present, -mentions[present]))]
             rows = zip(
@@ -294,9 +300,16 @@ class TemporalProfiler:
             )
             f = self.facts
             for a, sa, na, ta in rows:
-                ids = tuple(f.sentence_id(j) for j in ev.get(a, ()))
-                aspects.append(AspectSentiment(aspect=a, sentiment=sa, mentions=na, trend=ta,
-                                               evidence=tuple(f.texts[i] for i in ids), evidence_ids=ids))
+                stance = stance_of(float(low[a]), float(high[a]))
+                # Quotes agree with the stance they back; a mixed view is not illustrated by one side.
+                chosen = ev_pos if stance == "positive" else ev_neg if stance == "negative" else {}
+                ids = self._ids(chosen.get(a, ()))
+                aspects.append(AspectSentiment(
+                    aspect=a, sentiment=sa, mentions=na, trend=ta, evidence=tuple(f.texts[i] for i in ids),
+                    evidence_ids=ids, positive=int(n_pos[a]), negative=int(n_neg[a]),
+                    share_low=float(low[a]), share_high=float(high[a]), stance=stance,
+                    trend_before=int(before[a]), trend_after=int(after[a]),
+                    sentence_ids=self._ids(behind.get(a, ()))))
         return ItemProfile(
             item=item,
             at=at,
@@ -344,7 +357,7 @@ class TemporalProfiler:
             return 0.0
         _idx, cnt, sums, _sm = grid
         r = cnt.shape[1] if buckets is None else buckets
-        return float(_slopes(cnt[aspect : aspect + 1, -r:], sums[aspect : aspect + 1, -r:])[0])
+        return float(bucket_slopes(cnt[aspect : aspect + 1, -r:], sums[aspect : aspect + 1, -r:])[0])
 
     def item_mentions(self, item: str, at: datetime | None = None) -> np.ndarray:
         """Mentions per aspect (int64, length = number of aspects) about ``item`` before ``at``."""
@@ -374,9 +387,29 @@ class TemporalProfiler:
         # The bucket holding the last instant before t: a bucket containing t is cut at t.
         return first, int(bucket_index(t - 1, self.settings.bucket))
 
-    def _grid(self, i: int, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-        """(sentence ids, counts[K, B], sums[K, B], smoothed[K, B]) over the item's buckets up to ``t``."""
+    def _signs(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Masks of the positive and the negative mentions among fact rows ``idx``."""
+        pol = self.facts.sentiment[idx]
+        thr = self.settings.polar_threshold
+        return pol > thr, pol < -thr
+
+    def _in_category(self, idx: np.ndarray, category: str | None) -> np.ndarray:
+        """Mask of the fact rows ``idx`` about items of ``category`` (all rows when None)."""
+        if category is None:
+            return np.ones(len(idx), dtype=bool)
+        code = self._cat_code.get(category, -1)
+        return self._item_cat[self.facts.item[idx]] == code
+
+    def _ids(self, rows: Sequence[int]) -> tuple[int, ...]:
+        """Distinct sentence ids of fact rows, in the order given."""
+        return tuple(dict.fromkeys(self.facts.sentence_id(j) for j in rows))
+
+    def _grid(self, i: int, t: int, skip_user: int | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """(fact rows, counts[K, B], sums[K, B], smoothed[K, B]) over the item's buckets up to ``t``."""
         idx = self._item_window(i, t)
+        if skip_user is not None:
+            idx = idx[self.facts.user[idx] != skip_user]
         if len(idx) == 0:
             return None
         b_first, b_last = self._grid_span(i, t)
@@ -399,19 +432,14 @@ class TemporalProfiler:
         return idx, cnt, sums, smoothed
 
 
-def _slopes(cnt: np.ndarray, sums: np.ndarray) -> np.ndarray:
-    """Per row, the count-weighted least-squares slope of bucket means (sums / cnt); 0 if undefined."""
-    x = np.arange(cnt.shape[1], dtype=np.float64)
-    w = cnt.astype(np.float64)
-    sw, sx, sxx = w.sum(1), w @ x, w @ (x * x)
-    sy, sxy = sums.sum(1), sums @ x
-    den = sw * sxx - sx * sx
-    num = sw * sxy - sx * sy
-    # den is 0 when all mentions fall in one bucket: no slope can be read from one point.
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 1e-9)
-
-
 def _millis(at: datetime) -> int:
     if at.tzinfo is None:
         raise NaiveTimeError(f"profile time {at.isoformat()} has no time zone; pass an aware (UTC) datetime")
     return to_millis(at)
+
+
+def _user_or_none(corpus: Corpus, user: str | None) -> int | None:
+    try:
+        return corpus.user_index(user) if user is not None else None
+    except KeyError:
+        return None  # a user with no review has nothing to leave out

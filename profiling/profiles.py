@@ -8,11 +8,11 @@ the run's aspect table.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Aspect", "AspectPreference", "AspectSentiment", "ItemProfile", "ProfileSource",
+__all__ = ["Aspect", "AspectPreference", "AspectSentiment", "ItemProfile", "ProfileSource", "Stance",
            "Trajectory", "UserProfile"]
 
 
@@ -38,8 +38,19 @@ class AspectPreference(BaseModel):
     weight: float = Field(description="signed preference in [-1, 1]: > 0 liked, < 0 disliked")
     mentions: float = Field(ge=0, description="time-decayed count of the user's sentences on it")
     sentiment: float = Field(ge=-1, le=1, description="time-decayed mean sentiment of those sentences")
-    evidence: tuple[str, ...] = Field((), description="a few of the user's own sentences on it")
+    evidence: tuple[str, ...] = Field(
+        (), description="a few of the user's own sentences on it whose polarity agrees with the weight's "
+        "sign (of the asked category's items when a category is given), latest first")
     evidence_ids: tuple[int, ...] = Field((), description="their sentence ids in the stage-1 sentence table")
+    count: int = Field(0, ge=0, description="the user's mentions of it before `at` (not decayed)")
+    positive: int = Field(0, ge=0, description="of those, mentions with positive polarity")
+    negative: int = Field(0, ge=0, description="of those, mentions with negative polarity (complaints)")
+    sentence_ids: tuple[int, ...] = Field(
+        (), description="every sentence behind the preference, latest first (capped: ProfileSettings."
+        "provenance_ids)")
+    complaint_ids: tuple[int, ...] = Field(
+        (), description="the user's sentences complaining about it, latest first")
+    complaint_items: tuple[str, ...] = Field((), description="the item each complaint was about")
 
 
 class UserProfile(BaseModel):
@@ -64,17 +75,36 @@ class UserProfile(BaseModel):
         return next((p for p in self.preferences if p.aspect == aspect), None)
 
 
+Stance = Literal["positive", "negative", "mixed"]
+
+
 class AspectSentiment(BaseModel):
-    """The community's view of one aspect of an item as of ``at``."""
+    """The community's view of one aspect of an item as of ``at``, with the evidence behind it.
+
+    ``stance`` is what the mentions support once their number is accounted for (profiling.evidence):
+    a Beta posterior of the positive share whose credible interval lies on one side of one half.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     aspect: int
     sentiment: float = Field(ge=-1, le=1, description="smoothed mean sentiment in the latest bucket")
-    mentions: int = Field(ge=0, description="sentences on this aspect before `at`")
+    mentions: int = Field(ge=0, description="mentions of this aspect before `at`")
     trend: float = Field(0.0, description="change of smoothed sentiment per bucket over recent buckets")
-    evidence: tuple[str, ...] = Field((), description="a few community sentences on it")
+    evidence: tuple[str, ...] = Field(
+        (), description="a few community sentences on it whose polarity agrees with the stance (none when "
+        "mixed), latest first")
     evidence_ids: tuple[int, ...] = Field((), description="their sentence ids in the stage-1 sentence table")
+    positive: int = Field(0, ge=0, description="mentions with positive polarity")
+    negative: int = Field(0, ge=0, description="mentions with negative polarity")
+    share_low: float = Field(0.0, ge=0, le=1, description="credible interval of the positive share, low")
+    share_high: float = Field(1.0, ge=0, le=1, description="credible interval of the positive share, high")
+    stance: Stance = Field("mixed", description="positive / negative when the interval excludes one half")
+    trend_before: int = Field(0, ge=0, description="mentions in the trend window before its time cut")
+    trend_after: int = Field(0, ge=0, description="mentions in the trend window after its time cut")
+    sentence_ids: tuple[int, ...] = Field(
+        (), description="every sentence behind these figures, latest first (capped: ProfileSettings."
+        "provenance_ids)")
 
 
 class ItemProfile(BaseModel):
@@ -107,11 +137,16 @@ class Trajectory(BaseModel):
 
 
 class ProfileSource(Protocol):
-    """What later stages need from stage 1: the aspect table and profiles as of a time."""
+    """What later stages need from stage 1: the aspect table and profiles as of a time.
+
+    ``category`` picks the user's evidence quotes among their reviews of that category's items (a
+    running-shoe shopper is not quoted on a face cream); ``exclude_user`` leaves one user's own reviews
+    out of an item's community view (what "other buyers" say).
+    """
 
     @property
     def aspects(self) -> list[Aspect]: ...
 
-    def user_profile(self, user: str, at: datetime) -> UserProfile: ...
+    def user_profile(self, user: str, at: datetime, *, category: str | None = None) -> UserProfile: ...
 
-    def item_profile(self, item: str, at: datetime) -> ItemProfile: ...
+    def item_profile(self, item: str, at: datetime, *, exclude_user: str | None = None) -> ItemProfile: ...

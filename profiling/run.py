@@ -183,11 +183,11 @@ def main(argv: list[str] | None = None) -> int:
             console.print("polarity: VADER alone (too few high- and low-rated reviews to fit a model)",
                           style="yellow")
         else:
-            n = int(pol.report.get("sentences", 0))
-            console.print(f"polarity: fitted on {n:,} sentences of high/low "
-                          f"rated reviews; held-out AUC {pol.report.get('auc', float('nan')):.3f}, balanced "
-                          f"agreement {pol.report.get('balanced_agreement', float('nan')):.3f} (raw VADER "
-                          f"{pol.report.get('general_balanced_agreement', float('nan')):.3f})")
+            r = {k: pol.report.get(k, float("nan")) for k in
+                 ("sentences", "auc", "balanced_agreement", "general_balanced_agreement")}
+            console.print(f"polarity: fitted on {int(r['sentences']):,} sentences of high/low rated reviews; "
+                          f"held-out AUC {r['auc']:.3f}, balanced agreement {r['balanced_agreement']:.3f} "
+                          f"(VADER's lexicon alone {r['general_balanced_agreement']:.3f})")
     console.print(f"encoder: {result.encoder}")
     steps = " · ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     console.print(

@@ -22,6 +22,7 @@ import hashlib
 import importlib.metadata
 import itertools
 import os
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -196,9 +197,10 @@ def tag_texts(
     unique = list(index)
     nlp = load_tagger()
     forms, tags, pairs = _Vocab(), _Vocab(), _Vocab()
-    f_ids: list[int] = []
-    p_ids: list[int] = []
-    t_ids: list[int] = []
+    # Typed arrays, not lists: a million reviews are tens of millions of tokens.
+    f_ids = array("i")
+    p_ids = array("i")
+    t_ids = array("h")
     lengths = np.zeros(len(unique), dtype=np.int64)
     # The attribute ruler and the lemmatizer cost more than the tagger itself when run token by token; a
     # lemma depends (nearly always) on the word and its tag alone, so each distinct (word, tag) pair is
@@ -223,10 +225,10 @@ def tag_texts(
     pair_lemma, lemma_vocab = _lemmatize_pairs(nlp, pairs.strings())
     u_off = np.zeros(len(unique) + 1, dtype=np.int64)
     np.cumsum(lengths, out=u_off[1:])
-    lemma_ids = pair_lemma[np.asarray(p_ids, dtype=np.int64)] if p_ids else np.zeros(0, np.int32)
-    unique_tagged = TaggedText(np.asarray(f_ids, dtype=np.int32), lemma_ids,
-                               np.asarray(t_ids, dtype=np.int16), u_off, forms.strings(), lemma_vocab,
-                               tags.strings())
+    lemma_ids = pair_lemma[np.frombuffer(p_ids, dtype=np.int32)] if len(p_ids) else np.zeros(0, np.int32)
+    unique_tagged = TaggedText(np.frombuffer(f_ids, dtype=np.int32).copy(), lemma_ids,
+                               np.frombuffer(t_ids, dtype=np.int16).copy(), u_off, forms.strings(),
+                               lemma_vocab, tags.strings())
     out = unique_tagged if len(unique) == len(texts) and np.array_equal(inverse, np.arange(len(texts))) \
         else unique_tagged.select(inverse)
     if folder is not None:

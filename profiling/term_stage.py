@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from profiling.clause_polarity import PolarityModel, sentence_words, vader_compound
+from profiling.clauses import OFF_THE_MARK
 from profiling.corpus import Corpus
 from profiling.encoders import Encoder
 from profiling.mentions import Mentions, find_mentions
@@ -45,7 +46,9 @@ def sentence_polarity(tagged: TaggedText, texts: list[str], model: PolarityModel
     for k in range(len(texts)):
         tokens = tagged.sentence(k)
         forms, tags, lemmas = [t[0] for t in tokens], [t[1] for t in tokens], [t[2] for t in tokens]
-        words = sentence_words(forms, tags, lemmas, skipped)
+        # A sentence as a whole is not a complaint because one clause says "runs small": the rule for
+        # excess and off sizes (profiling.clauses) speaks for its clause only.
+        words = [w for w in sentence_words(forms, tags, lemmas, skipped) if w != OFF_THE_MARK]
         out[k] = model.score(words, texts[k], float(vader[k]))
     return out
 

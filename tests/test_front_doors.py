@@ -33,7 +33,8 @@ FRONT_DOORS: dict[str, tuple[str, ...]] = {
         "GatewayConfigError", "ManagedClient", "TokenBucket", "endpoint_key", "endpoint_limits",
     ),
     "engine.store": (
-        "DialogData", "RunData", "RunDataError", "RunInfo", "RunStatus", "SeedRow", "TraceStore",
+        "DialogData", "LeaseLostError", "RunBusyError", "RunData", "RunDataError", "RunInfo", "RunStatus",
+        "SeedRow", "TraceStore",
         "TraceStoreError", "check_integrity", "list_runs", "open_readonly", "pending_migrations",
         "read_run", "read_trace_rows", "single_error",
     ),
@@ -47,7 +48,8 @@ FRONT_DOORS: dict[str, tuple[str, ...]] = {
         "ray_session", "shard_keys",
     ),
     "engine.pipeline": (
-        "INTERRUPTED_EXIT", "Player", "load_run_corpus", "play", "prepare_dialogs_of", "run_summary",
+        "EXIT_BACKEND_FAILED", "EXIT_INCOMPLETE", "EXIT_OK", "INTERRUPTED_EXIT", "Player", "load_run_corpus",
+        "play", "prepare_dialogs_of", "run_summary",
         "summary_table", "write_outputs",
     ),
     "engine.replay": (
@@ -55,7 +57,7 @@ FRONT_DOORS: dict[str, tuple[str, ...]] = {
         "recording_from_events", "render_dialog", "replay_main",
     ),
     "agents": (
-        "AgentReply", "BackendConfig", "Catalog", "DialogAgent", "NodeRequest", "Persona",
+        "AgentReply", "BackendConfig", "Catalog", "DialogAgent", "Feedback", "NodeRequest", "Persona",
         "ScriptedClient", "SystemAgent", "Turn", "UserAgent", "ValidationInput", "Validator", "Verdict",
         "default_validators", "load_persona", "make_client",
     ),
@@ -66,10 +68,11 @@ FRONT_DOORS: dict[str, tuple[str, ...]] = {
         "registered_kinds", "request_hash", "smollm2_gguf_path",
     ),
     "agents.validators": (
-        "ActsValidator", "CatalogOnlyValidator", "EarlyRecommendationValidator", "JudgeAnswer",
-        "LLMJudgeValidator", "PolarityValidator", "RealBehaviourValidator", "RoleValidator",
-        "RuleValidator", "SentimentClaimsValidator", "TargetHiddenValidator", "TurnBoundsValidator",
-        "behavioral_validators", "default_validators", "executional_validators", "run_validators",
+        "RUBRIC", "ActsValidator", "CatalogOnlyValidator", "DialogScore", "DialogScorer",
+        "EarlyRecommendationValidator", "JudgeAnswer", "JudgeReason", "LLMJudgeValidator",
+        "PolarityValidator", "RealBehaviourValidator", "RoleValidator", "RuleValidator",
+        "SentimentClaimsValidator", "TargetHiddenValidator", "TurnBoundsValidator", "behavioral_validators",
+        "default_validators", "executional_validators", "run_validators", "to_node", "to_role",
     ),
 }
 

@@ -30,11 +30,12 @@ from autogen_core.models import (
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
+from agents.backends.bounds import cut_answer, measure_answer, plausible
 from agents.backends.config import BackendConfig
-from agents.backends.tokens import TokenCounter, count_messages
+from agents.backends.tokens import TokenCounter, count_messages, message_text
 from agents.backends.usage import CallUsage, request_hash
 from agents.backends.wire import JsonOutput, check_json_output
-from agents.errors import UnsupportedRequest
+from agents.errors import AnswerTooLong, UnsupportedRequest
 
 __all__ = ["ChatRequest", "Completion", "RecordingClient", "UsageListener"]
 
@@ -147,22 +148,37 @@ class RecordingClient(ChatCompletionClient):
                 input_tokens: int | None, output_tokens: int | None, started: float, req_hash: str,
                 response_model: str | None, json_output: JsonOutput,
                 tokens_estimated: bool = False) -> CreateResult:
-        """Record the call (counting tokens ourselves when the server gave none), then check its JSON."""
+        """Record the call, then check its size and JSON (see :mod:`agents.backends.bounds`).
+
+        Tokens are counted here when the server gave none or a figure the text makes implausible; an
+        answer over the limits is recorded cut and refused (AnswerTooLong).
+        """
         latency = time.perf_counter() - started
-        estimated = tokens_estimated or input_tokens is None or output_tokens is None
-        if input_tokens is None:
-            input_tokens = count_messages(self._counter, messages)
-        if output_tokens is None:
-            output_tokens = self._counter.count(content)
         c = self._config
+        estimated = tokens_estimated or input_tokens is None or output_tokens is None
+        if input_tokens is None or not plausible(input_tokens, sum(len(message_text(m)) for m in messages)):
+            input_tokens, estimated = count_messages(self._counter, messages), True
+        size = None
+        if len(content) > c.answer_token_cap or output_tokens is None \
+                or not plausible(output_tokens, len(content)):
+            # The scripted realizer is not a model: max_tokens does not bind it (characters still do).
+            size = measure_answer(content, c, self._counter, bound_tokens=self.provider != "scripted")
+            if output_tokens is None or not plausible(output_tokens, len(content)):
+                output_tokens, estimated = size.tokens, True
+        recorded = content
+        if size is not None and size.too_long is not None:
+            recorded = cut_answer(content, size.too_long, c.max_answer_chars)
         usage = CallUsage(
             provider=self.provider, request_model=c.model, response_model=response_model,
             input_tokens=input_tokens, output_tokens=output_tokens, tokens_estimated=estimated,
             latency_s=latency, cost_usd=c.cost_usd(input_tokens, output_tokens), finish_reason=finish,
             request_hash=req_hash, temperature=c.temperature, max_tokens=c.max_tokens, seed=c.seed,
-            server_address=c.base_url, response_text=content)
+            server_address=c.base_url, response_text=recorded)
         self._record(usage)
-        # Usage is recorded before the JSON check: a malformed answer still spent its tokens.
+        # Usage is recorded before the checks: a refused answer still spent its tokens.
+        if size is not None and size.too_long is not None:
+            raise AnswerTooLong(f"answer too long: {size.too_long}", model=c.model, content=recorded,
+                                tokens_used=input_tokens + output_tokens)
         check_json_output(content, json_output, model=c.model)
         return CreateResult(
             finish_reason=finish,  # type: ignore[arg-type]  # normalised by wire.finish_reason

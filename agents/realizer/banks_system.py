@@ -93,15 +93,18 @@ SYSTEM_BANKS: Bank = {
               "It('s| is) (worth a look|an alternative) (in|among) {need}."),
     },
     "refine": {
+        # The system opens refine right after the decline: it acknowledges it and asks what else matters
+        # (the shopper names the aspect in their answer).
         "*": (
-            "(Got it|Understood|Fair enough|I hear you), {name} matters to you. Let me (look for|find) something better on "
-            "that (front|point|score).",
-            "(Understood|Makes sense|Fair point). I('ll| will) focus on options with (stronger|better) {name}.",
-            "(Thanks|Thank you), that helps: I('ll| will) (adjust|refocus|narrow) my search toward better {name}.",
-            "(Good point|Fair point)[ about the {name}]. Let me (find|look for) something that does (better|more) there.",
-            "(Noted|Right): better {name}. (Let me|I'll) (check|search) (again|once more).",
+            "(Understood|Fair enough|Got it), that one is not for you. (Did|Was there) anything else about it "
+            "(put you off|bother you)?",
+            "(Fair enough|Understood|I hear you). What else would you want done better?",
+            "(Got it|Noted|Makes sense). Apart from that, what else should I keep in mind?",
+            "(Thanks|Thank you), that helps. Is there anything else[ about it] (you did not like|that put you off)?",
+            "(Okay|Right|Fair point), (let's|let us) (skip|drop) that one. What else (matters|is important) to you "
+            "(in|for) {need}?",
         ),
-        "concise": ("Noted. Looking for better {name}.", "Understood: better {name}."),
+        "concise": ("Understood. Anything else you did not like?", "Noted. What else matters to you?"),
     },
     "target.offer": {
         "*": ("I would recommend the {title}.", f"My top {_PICK} for you is the {{title}}.",

@@ -80,8 +80,8 @@ def system_turn(w: Writer) -> list[str]:
         else:
             out.append(w.say("alt.other", need=d.category))
         return out
-    if d.node == "refine" and b.critique is not None:
-        return [w.say("refine", name=w.refer(b.critique.user.name))]
+    if d.node == "refine":
+        return [w.say("refine", need=d.category)]
     if d.node == "recommend_target" and b.target is not None:
         return _target(w)
     if d.node == "inquire_item" and b.inquiry is not None:

@@ -216,8 +216,9 @@ class Writer:
         if isinstance(side, int) and stance != "mixed" and 0 < side <= n:
             share = side / n
             if side == n:
-                return self.one((f"all {_number(n)} buyers who mention it", f"every one of the {_number(n)} "
-                                 "reviewers who bring it up")), False
+                # "all of the": a capital "All 17" opening a sentence reads as a product name.
+                return self.one((f"all of the {_number(n)} buyers who mention it",
+                                 f"every one of the {_number(n)} reviewers who bring it up")), False
             if share >= 0.7:
                 return self.one((f"most of the {_number(n)} buyers who mention it",
                                  f"{_number(side)} of the {_number(n)} reviewers who bring it up")), False

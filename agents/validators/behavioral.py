@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 
-from agents.validators.mentions import names_item, speaks_of_item
-from agents.validators.rule import RuleValidator
+from agents.dialog import Feedback
+from agents.validators.mentions import names_item, short_mentions, speaks_of_item
+from agents.validators.rule import RuleValidator, to_role
 from agents.validators.signals import (
     accepts,
     clauses,
@@ -50,7 +51,7 @@ class PolarityValidator(RuleValidator):
     kind = "behavioral"
     dead_zone = 0.25
 
-    def reasons(self, view: AttemptView) -> list[str]:
+    def reasons(self, view: AttemptView) -> list[Feedback]:
         n = view.data.node
         if n.type not in STATING_NODES:
             return []
@@ -60,10 +61,22 @@ class PolarityValidator(RuleValidator):
                                     if p.weight != 0}
         expected.update({a: f.polarity for a, f in bound.items()})
         table = [t for t in view.table if t.aspect in expected]
-        out: list[str] = []
+        bound_terms = [view.terms(a, f.name) for a, f in bound.items()]
+        out: list[Feedback] = []
+        # A reply that answers a question about a bound aspect by pronoun or ellipsis is about it; only a
+        # dismissal is read there: the stance of "Pretty much, yeah." is the question's.
+        for t in bound_terms:
+            for clause in (c for s in view.answered(t) for c in clauses(s)):
+                if _DISMISS.search(clause):
+                    out.append(to_role("user", f"The user dismissed '{t.label}' (\"{clause}\") although "
+                                       "it is a preference they hold; state it as something that matters "
+                                       "to them.", clause))
         for clause in clauses(view.joined("user")):
             clause = view.without_titles(clause).strip()
             judged = [a for a in mentioned_aspects(clause, table) if a in bound]
+            if not judged:
+                # Loosely ("pricey", "battery" alone) only for the aspects the node binds.
+                judged = mentioned_aspects(clause, bound_terms, loose=True)
             if not judged:
                 # An aspect the node does not bind is judged only when named outright, and alone.
                 found = mentioned_aspects(clause, table, primary_only=True)
@@ -72,8 +85,9 @@ class PolarityValidator(RuleValidator):
                 continue
             if _DISMISS.search(clause) and any(a in bound for a in judged):
                 for a in judged:
-                    out.append(f"The user dismissed '{view.terms(a).label}' (\"{clause}\") although it is a "
-                               "preference they hold; state it as something that matters to them.")
+                    out.append(to_role("user", f"The user dismissed '{view.terms(a).label}' (\"{clause}\") "
+                                       "although it is a preference they hold; state it as something that "
+                                       "matters to them.", clause))
                 continue
             s = stance(clause, view.table, dead_zone=self.dead_zone)
             # Two aspects sharing a word ("build") with opposite polarities: only a clause no reading of
@@ -84,8 +98,9 @@ class PolarityValidator(RuleValidator):
                 if s != expected[a]:
                     label = (bound[a].name if a in bound else view.terms(a).name).split(" / ")[0]
                     want = "praise or want it" if expected[a] > 0 else "complain about it or worry about it"
-                    out.append(f"The user spoke {_polarity_word(s)} about '{label}' (\"{clause}\"), but "
-                               f"their profile speaks of it {_polarity_word(expected[a])}; {want} instead.")
+                    out.append(to_role("user", f"The user spoke {_polarity_word(s)} about '{label}' "
+                                       f"(\"{clause}\"), but their profile speaks of it "
+                                       f"{_polarity_word(expected[a])}; {want} instead.", clause))
         return out
 
 
@@ -95,11 +110,11 @@ class TargetHiddenValidator(RuleValidator):
     name = "behavioral.target_hidden"
     kind = "behavioral"
 
-    def reasons(self, view: AttemptView) -> list[str]:
+    def reasons(self, view: AttemptView) -> list[Feedback]:
         plan, n = view.data.plan, view.data.node
         title = view.title(plan.target)
         rec = view.recommend_index(("recommend_target",))
-        out: list[str] = []
+        out: list[Feedback] = []
         recommended = rec is not None and n.index > rec
         for t in view.turns:
             others = [view.title(i) for i in view.data.catalog.mentions(t.text)]
@@ -108,8 +123,9 @@ class TargetHiddenValidator(RuleValidator):
                 if rec is not None and n.index == rec and t.speaker == "system":
                     recommended = True  # the recommendation itself
                     continue
-                out.append(f"The {t.speaker} named '{title}' (the target) in {n.type} before the system "
-                           "recommended it; do not name it until the recommendation node.")
+                out.append(to_role(t.speaker, f"The {t.speaker} named '{title}' (the target) in {n.type} "
+                                   "before the system recommended it; do not name it until the "
+                                   "recommendation node."))
         return out
 
 
@@ -119,29 +135,32 @@ class CatalogOnlyValidator(RuleValidator):
     name = "behavioral.catalog_only"
     kind = "behavioral"
 
-    def reasons(self, view: AttemptView) -> list[str]:
+    def reasons(self, view: AttemptView) -> list[Feedback]:
         ctx = view.data.context
         vocab = [a.name for a in ctx.aspects.values()] + [p for a in ctx.aspects.values() for p in a.phrases]
         vocab += [ctx.target.category, view.data.plan.persona]
-        out: list[str] = []
+        out: list[Feedback] = []
         hint = f" (here: '{view.title(view.focus_item)}')" if view.focus_item else ""
         first = view.recommend_index()
         # Before the first recommend node no_early_recommendation refuses every item named.
         off_plan = first is not None and view.data.node.index >= first
-        allowed = {view.title(i) for i in _plan_items(view)}
+        plan_items = _plan_items(view)
+        allowed = {view.title(i) for i in plan_items}
         for text in view.texts("system"):
             for name in unknown_product_names(text, view.data.catalog, vocab):
-                out.append(f"The system named '{name}', which is not in the catalog; name only catalog "
-                           f"items{hint}.")
+                out.append(to_role("system", f"The system named '{name}', which is not in the catalog; name "
+                                   f"only catalog items{hint}.", name))
             if not off_plan:
                 continue
             # A real catalog item the plan never put forward: review text quoted in the prompt can carry
-            # "recommend <another item>", and a model that obeys it must not pass (issue #11). By title,
-            # as two catalog items may share one.
-            for title in dict.fromkeys(view.title(i) for i in view.data.catalog.mentions(text)):
+            # "recommend <another item>", and a model that obeys it must not pass. By title, as two
+            # catalog items may share one; by brand and model too, the plan's items first.
+            cat = view.data.catalog
+            named = [*cat.mentions(text), *short_mentions(text, cat, prefer=plan_items)]
+            for title in dict.fromkeys(view.title(i) for i in named):
                 if title not in allowed:
-                    out.append(f"The system named '{title}', which this dialog does not recommend; name only "
-                               f"the items you are told to{hint}.")
+                    out.append(to_role("system", f"The system named '{title}', which this dialog does not "
+                                       f"recommend; name only the items you are told to{hint}."))
         return out
 
 
@@ -160,13 +179,15 @@ class SentimentClaimsValidator(RuleValidator):
 
     name = "behavioral.sentiment_claims"
     kind = "behavioral"
-    dead_zone = 0.15  # |community sentiment| below this: the community has no clear view to contradict
+    # |community sentiment| below this: the community has no view to contradict (the scripted realizer
+    # calls a sentiment within 0.05 of 0 "mixed" and speaks of the sign beyond it).
+    dead_zone = 0.05
     claim_zone = 0.25  # |stance score| below this: the system made no clear claim
 
-    def reasons(self, view: AttemptView) -> list[str]:
+    def reasons(self, view: AttemptView) -> list[Feedback]:
         profiles = view.item_profiles
         cat = view.data.catalog
-        out: list[str] = []
+        out: list[Feedback] = []
         for clause in clauses(view.joined("system")):
             named = [i for i in cat.mentions(clause) if i in profiles]
             named += [i for i in profiles if i not in named and item_referenced(clause, view.title(i))]
@@ -176,6 +197,10 @@ class SentimentClaimsValidator(RuleValidator):
                 named = [view.focus_item]
             bare = view.without_titles(clause)
             aspects = mentioned_aspects(bare, view.table)
+            if not aspects:
+                # Loosely ("it's a bargain", "they're sturdy") for the aspects this node talks of.
+                bound = [view.terms(a) for i, a in view.bound_community if i in named]
+                aspects = mentioned_aspects(bare, bound, loose=True)
             if not aspects:
                 continue
             s = stance(bare, view.table, dead_zone=self.claim_zone)
@@ -193,9 +218,11 @@ class SentimentClaimsValidator(RuleValidator):
                 if any((c.sentiment > 0) == (s > 0) for _, c in clear):
                     continue
                 for a, comm in clear:
-                    out.append(f"The system said the '{view.terms(a).label}' of '{view.title(item)}' is "
-                               f"{'good' if s > 0 else 'bad'} (\"{clause}\"), but its community "
-                               f"sentiment is {comm.sentiment:+.2f}; describe it as the reviews do.")
+                    said = "good" if s > 0 else "bad"
+                    out.append(to_role("system", f"The system said the '{view.terms(a).label}' of "
+                                       f"'{view.title(item)}' is {said} (\"{clause}\"), but its community "
+                                       f"sentiment is {comm.sentiment:+.2f}; describe it as the reviews do.",
+                                       clause))
         return out
 
 
@@ -205,33 +232,37 @@ class RealBehaviourValidator(RuleValidator):
     name = "behavioral.real_behaviour"
     kind = "behavioral"
 
-    def reasons(self, view: AttemptView) -> list[str]:
+    def reasons(self, view: AttemptView) -> list[Feedback]:
         n = view.data.node
         user = view.joined("user")
         target = view.title(view.data.plan.target)
-        out: list[str] = []
+        out: list[Feedback] = []
         if n.type == "recommend_alternative" and n.negative is not None:
             neg = n.negative
             if accepts(user) or not declines(user):
-                out.append(f"The user must decline '{neg.title}' (in reality they did not choose it); "
-                           "they did not turn it down.")
+                out.append(to_role("user", f"The user must decline '{neg.title}' (in reality they did not "
+                                   "choose it); they did not turn it down."))
             reason = view.terms(neg.user.aspect, neg.user.name)
-            if not mentioned_aspects(user, [reason]):
-                out.append(f"The user must give their reason for declining '{neg.title}': its "
-                           f"'{reason.label}'.")
+            if not mentioned_aspects(user, [reason], loose=True):
+                out.append(to_role("user", f"The user must give their reason for declining '{neg.title}': "
+                                   f"its '{reason.label}'."))
         elif n.type == "refine" and n.critique is not None and accepts(user):
-            out.append(f"The user accepted '{n.critique.title}', which they declined before; "
-                       "keep critiquing it.")
+            out.append(to_role("user", f"The user accepted '{n.critique.title}', which they declined "
+                               "before; keep critiquing it."))
         elif n.type == "recommend_target" and declines(user) and not accepts(user):
-            out.append(f"The user turned down '{target}', but in reality they chose it; consider it instead.")
+            out.append(to_role("user", f"The user turned down '{target}', but in reality they chose it; "
+                               "consider it instead."))
         elif n.type == "accept":
             # By title: two catalog items may share one (different sellers of the same product).
-            others = [i for i in view.data.catalog.mentions(user) if view.title(i) != target]
+            cat = view.data.catalog
+            named = [*cat.mentions(user), *short_mentions(user, cat, prefer=_plan_items(view))]
+            others = [i for i in dict.fromkeys(named) if view.title(i) != target]
             if others:
-                out.append(f"In accept the user chose '{view.title(others[0])}'; they must accept "
-                           f"'{target}', the item they really chose.")
+                out.append(to_role("user", f"In accept the user chose '{view.title(others[0])}'; they must "
+                                   f"accept '{target}', the item they really chose."))
             elif declines(user) or not accepts(user):
-                out.append(f"In accept the user must accept '{target}' (the item they really chose).")
+                out.append(to_role("user", f"In accept the user must accept '{target}' (the item they really "
+                                   "chose)."))
         return out
 
 

@@ -6,19 +6,28 @@ about itself (``AgentReply.done``, a claim in its text) is consulted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 
 from agents.catalog import normalise_tokens
 from agents.dialog import Turn, ValidationInput
 from agents.validators.mentions import cut_title
-from agents.validators.signals import AspectTerms, aspect_terms
+from agents.validators.signals import AspectTerms, aspect_terms, is_question, mentioned_aspects, sentences
 from planners.plan import CommunityFact, NodeBinding, UserAspectFact
 from profiling.profiles import ItemProfile
 
 __all__ = ["AttemptView", "bound_facts", "community_facts"]
 
 RECOMMEND_NODES = ("recommend_alternative", "recommend_target")
+# A reply that answers the question before it without naming its topic: "It's my top priority.",
+# "A lot.", "Must-have 100%.", "Both, really."
+_ANSWER = re.compile(
+    r"^\W*(?:yes|yeah|yep|yup|no|nope|definitely|absolutely|totally|of course|sure|it|it's|its|that|that's|"
+    r"this|both|not|\d+\s*%|(?:an? )?(?:(?:very|extremely|hugely|super|really|quite|pretty|fairly|somewhat|"
+    r"kind of) )*(?:huge|big|major|massive|crucial|essential|critical|top|must|important|lot|ton|tons|bit|"
+    r"little|deal|priority|mostly|very|extremely|really|quite|pretty|somewhat))\b", re.I)
 
 
 def bound_facts(data: ValidationInput) -> list[UserAspectFact]:
@@ -80,6 +89,23 @@ class AttemptView:
         for f in bound_facts(self.data):
             extra.setdefault(f.aspect, []).append(f.name)
         return [self.terms(a, *extra.get(a, ())) for a in self.data.context.aspects]
+
+    def answered(self, terms: AspectTerms) -> list[str]:
+        """The user's first sentences that answer a system question about ``terms``' aspect without naming it.
+
+        "How important is the water resistance?" - "It's my top priority.": the pronoun or the ellipsis
+        is about the aspect asked about (a sentence that names another aspect is about that one).
+        """
+        out: list[str] = []
+        for prev, t in pairwise(self.turns):
+            if t.speaker != "user" or prev.speaker != "system" or not is_question(prev.text):
+                continue
+            if not mentioned_aspects(prev.text, [terms], loose=True):
+                continue
+            first = sentences(t.text)[:1]
+            if first and _ANSWER.match(first[0]) and not mentioned_aspects(first[0], self.table):
+                out.append(first[0])
+        return out
 
     def recommend_index(self, kinds: tuple[str, ...] = RECOMMEND_NODES) -> int | None:
         """Index of the plan's first node of one of ``kinds`` (None when the plan has none)."""

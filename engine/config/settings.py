@@ -18,8 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agents.secrets import url_credentials
 from profiling.errors import ConvRecError
 
 if TYPE_CHECKING:
@@ -34,19 +35,21 @@ GROUPS = ("data", "generation", "scheduling", "model", "store and output", "repl
 
 class SettingsError(ConvRecError):
     """Raised when settings contradict each other (a backend without its model, several endpoints
-    without a cluster, a judge without a model)."""
+    without a cluster, a judge without a model) or a server URL carries credentials."""
 
 
 def _opt(default: Any, help: str, group: str, *, kept: bool = False, stored: bool = True,
-         in_file: bool = True, metavar: str | None = None) -> Any:
-    """A setting: its default, its --help text and option group, and how it travels.
+         in_file: bool = True, metavar: str | None = None, **bounds: float) -> Any:
+    """A setting: its default, its --help text and option group, its bounds, and how it travels.
 
     ``kept``: it decides the run's dialogs, so a resumed or replayed run takes it from the store.
     ``stored``: it is written to the store with the run (per-invocation settings are not).
     ``in_file``: it may be set in a TOML config file (actions such as --resume may not).
+    ``bounds``: pydantic's ``ge``, ``gt``, ``le`` (checked wherever the value comes from, before any
+    work: a concurrency of 0 or a dialog count of -5 is refused as an option, not found out later).
     """
     extra = {"group": group, "kept": kept, "stored": stored, "in_file": in_file, "metavar": metavar}
-    return Field(default=default, description=help, json_schema_extra=extra)
+    return Field(default=default, description=help, json_schema_extra=extra, **bounds)  # type: ignore[arg-type]
 
 
 class RunSettings(BaseModel):
@@ -61,21 +64,23 @@ class RunSettings(BaseModel):
                                 kept=True)
     meta: Path | None = _opt(None, "item metadata file (Yelp: the business file); optional", "data",
                              kept=True)
-    limit: int | None = _opt(None, "keep at most this many reviews; None = all", "data", kept=True)
+    limit: int | None = _opt(None, "keep at most this many reviews; None = all", "data", kept=True, ge=1)
     on_error: Literal["raise", "skip"] = _opt(
         "raise", "stop at the first bad record, or skip bad records and count them", "data", kept=True)
-    world_reviews: int = _opt(15000, "sample world only: number of reviews", "data", kept=True)
-    world_users: int = _opt(500, "sample world only: number of users", "data", kept=True)
-    world_items: int = _opt(300, "sample world only: number of items", "data", kept=True)
-    world_aspects: int = _opt(16, "sample world only: planted aspects (12-20)", "data", kept=True)
-    world_seed: int = _opt(0, "sample world only: generator seed", "data", kept=True)
+    # Bounds of profiling.sample_world.WorldConfig, checked here so a bad size fails before any work.
+    world_reviews: int = _opt(15000, "sample world only: number of reviews", "data", kept=True, ge=10)
+    world_users: int = _opt(500, "sample world only: number of users", "data", kept=True, ge=5)
+    world_items: int = _opt(300, "sample world only: number of items", "data", kept=True, ge=12)
+    world_aspects: int = _opt(16, "sample world only: planted aspects (12-20)", "data", kept=True, ge=12,
+                              le=20)
+    world_seed: int = _opt(0, "sample world only: generator seed", "data", kept=True, ge=0)
 
     # -- generation --------------------------------------------------------------------------------------
     dialogs: int = _opt(3, "number of dialogs (seeds picked deterministically, spread over users and time)",
-                        "generation", kept=True)
+                        "generation", kept=True, ge=1)
     budget_usd: float | None = _opt(
         None, "stop starting dialogs once model calls cost this much (prices: --price-input / "
-        "--price-output); the run can be resumed to go on", "generation")
+        "--price-output); the run can be resumed to go on", "generation", gt=0)
     split: Literal["all", "train", "validation", "test"] = _opt(
         "all", "take seeds of this chronological split only", "generation", kept=True)
     select: Literal["hash", "random", "stratified", "kcenter", "js", "hybrid"] = _opt(
@@ -84,7 +89,7 @@ class RunSettings(BaseModel):
         "popularity), kcenter (coreset), js (Jensen-Shannon information), hybrid (k-center + JS - "
         "popularity); see README", "generation", kept=True)
     max_attempts: int = _opt(4, "attempts per node before rolling back to an alternative path", "generation",
-                             kept=True)
+                             kept=True, ge=1)
     user_persona: str = _opt(
         "default", "user persona: a name under agents/personas (default, terse, chatty, indecisive, expert, "
         "budget_minded) or a TOML path", "generation", kept=True)
@@ -92,8 +97,9 @@ class RunSettings(BaseModel):
         "default", "system persona: a name (default, concise, explanatory, enthusiastic) or a TOML path",
         "generation", kept=True)
     judge: Literal["off", "on"] = _opt(
-        "off", "on: add the two LLM-judge validators (executional, behavioral) after the rule validators; "
-        "their calls go through the same endpoint limits (needs local or openai)", "generation", kept=True)
+        "off", "on: add the two LLM-judge validators (executional, behavioral) after the rule validators, "
+        "and score each accepted dialog 1-5 for naturalness and faithfulness to its plan; their calls go "
+        "through the same endpoint limits (needs local or openai)", "generation", kept=True)
     realize: Literal["auto", "free", "polish", "scripted"] = _opt(
         "auto", "who writes the turns: free (the model writes each turn from its instructions, the paper's "
         "mode), polish (the scripted realizer drafts each turn, the model rewrites it; a rewrite that loses "
@@ -110,15 +116,15 @@ class RunSettings(BaseModel):
     seed: int = _opt(0, "run seed: seeds picked, plans, sampling, jitter", "generation", kept=True)
 
     # -- scheduling ----------------------------------------------------------------------------------------
-    concurrency: int = _opt(4, "dialogs live at the same time", "scheduling")
+    concurrency: int = _opt(4, "dialogs live at the same time", "scheduling", ge=1)
     llm_concurrency: int = _opt(8, "model calls in flight at once per endpoint (validator calls included)",
-                                "scheduling")
-    rpm: float | None = _opt(None, "requests per minute per endpoint (None: no limit)", "scheduling")
-    tpm: float | None = _opt(None, "tokens per minute per endpoint (None: no limit)", "scheduling")
+                                "scheduling", ge=1)
+    rpm: float | None = _opt(None, "requests per minute per endpoint (None: no limit)", "scheduling", gt=0)
+    tpm: float | None = _opt(None, "tokens per minute per endpoint (None: no limit)", "scheduling", gt=0)
     max_retries: int = _opt(
         4, "retries of a failed model call (429, 5xx, timeout, dropped connection), with jittered "
-        "exponential backoff that honours Retry-After", "scheduling")
-    call_timeout: float = _opt(120.0, "seconds one model call may take", "scheduling")
+        "exponential backoff that honours Retry-After", "scheduling", ge=0)
+    call_timeout: float = _opt(120.0, "seconds one model call may take", "scheduling", gt=0)
     executor: Literal["local", "ray"] = _opt(
         "local", "local: one event loop in this process; ray: the dialogs are split into shards, each played "
         "by an async Ray actor with its own --concurrency, the endpoint limits holding across the cluster, "
@@ -127,12 +133,14 @@ class RunSettings(BaseModel):
     address: str | None = _opt(
         None, "ray only: the cluster to join (e.g. auto, or ray://head:10001; default: start a local one on "
         "this machine's CPUs)", "scheduling")
-    actors: int | None = _opt(None, "ray only: shard actors (default: the cluster's CPUs)", "scheduling")
+    actors: int | None = _opt(None, "ray only: shard actors (default: the cluster's CPUs)", "scheduling",
+                              ge=1)
     embed_on: Literal["local", "ray"] = _opt(
         "local", "where stage 1 embeds the review sentences when they are not cached: here, or as a Ray Data "
         "job over --actors workers (same vectors; for corpora too big for one machine)", "scheduling")
     max_restarts: int = _opt(
-        3, "ray only: restarts of a shard's dead worker; its unfinished dialogs play again", "scheduling")
+        3, "ray only: restarts of a shard's dead worker; its unfinished dialogs play again", "scheduling",
+        ge=0)
 
     # -- model ----------------------------------------------------------------------------------------------
     backend: Literal["local", "scripted", "openai"] = _opt(
@@ -153,16 +161,23 @@ class RunSettings(BaseModel):
     directive: Literal["auto", "on", "off"] = _opt(
         "auto", "put the machine-readable turn directive in the prompts (auto: only for the scripted "
         "backend; 'on' lets a test server answer with the scripted realizer)", "model", kept=True)
-    price_input: float = _opt(0.0, "USD per 1M input tokens (for costs)", "model")
-    price_output: float = _opt(0.0, "USD per 1M output tokens (for costs)", "model")
-    max_tokens: int = _opt(64, "upper bound on tokens per model call", "model", kept=True)
-    temperature: float = _opt(0.7, "sampling temperature", "model", kept=True)
+    price_input: float = _opt(0.0, "USD per 1M input tokens (for costs)", "model", ge=0)
+    price_output: float = _opt(0.0, "USD per 1M output tokens (for costs)", "model", ge=0)
+    max_tokens: int = _opt(256, "upper bound on tokens per model call (prompts ask for at most 80 words, "
+                           "so a full turn fits; a reply that reaches it is cut off, and retried)", "model",
+                           kept=True, ge=1)
+    max_answer_chars: int = _opt(
+        4000, "longest answer accepted from a model, in characters (a longer one, or one of more than "
+        "2 x --max-tokens + 32 tokens counted locally, fails its attempt as too long: a server that "
+        "ignores max_tokens cannot fill the store)", "model", kept=True, ge=1)
+    temperature: float = _opt(0.7, "sampling temperature", "model", kept=True, ge=0, le=2)
 
     # -- store and output (per invocation: not stored with the run) -------------------------------------
     db: Path = _opt(Path("convrec.db"), "SQLite trace store (created if missing; one file can hold many "
                     "runs)", "store and output", stored=False)
-    out: Path = _opt(Path("runs/latest"), "folder for dialogs.jsonl, summary.json and run.log",
-                     "store and output", stored=False)
+    out: Path | None = _opt(None, "folder for dialogs.jsonl, summary.json and run.log (default: runs/<run "
+                            "id>, with runs/latest pointing at the last run started there)",
+                            "store and output", stored=False)
     run_id: str | None = _opt(
         None, "run to resume or replay (default: the latest run in --db); for a new run, its id (default: "
         "time + random suffix)", "store and output", stored=False)
@@ -183,7 +198,20 @@ class RunSettings(BaseModel):
         "and go live from there", "replay (debugging)", stored=False)
     replay_from_node: int | None = _opt(
         None, "go live from node N on (with --user-persona / --system-persona: see how a persona changes the "
-        "dialog from there)", "replay (debugging)", stored=False, metavar="N")
+        "dialog from there)", "replay (debugging)", stored=False, metavar="N", ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: str | None) -> str | None:
+        # SettingsError, not ValueError: pydantic would quote the input (the secret) in its message.
+        for url in (value or "").split(","):
+            found = url_credentials(url)
+            if found:
+                raise SettingsError(
+                    f"--base-url holds credentials ({found}); a URL is stored with the run and written in "
+                    "every call's trace. Take them out of the URL, put the key in an environment variable "
+                    "and name it with --api-key-env (default OPENAI_API_KEY)")
+        return value
 
     # -- sources ---------------------------------------------------------------------------------------------
     @classmethod
@@ -250,8 +278,12 @@ class RunSettings(BaseModel):
             raise SettingsError("several --base-url endpoints need --executor ray (one machine calls one)")
         return urls
 
+    def out_dir(self, run_id: str) -> Path:
+        """Where the run ``run_id`` writes its outputs: ``--out``, or ``runs/<run id>`` by default."""
+        return self.out if self.out is not None else Path("runs") / run_id
+
     def check(self) -> None:
-        """Refuse contradictory settings before any work is done."""
+        """Refuse contradictory settings before any work is done (nothing is written before this)."""
         if self.judge_on and self.backend == "scripted":
             raise SettingsError("--judge on needs a model backend (local or openai): the scripted backend "
                                 "writes dialog turns only")
@@ -261,12 +293,14 @@ class RunSettings(BaseModel):
         if self.polish_tries < 1 or self.polish_context < 0:
             raise SettingsError("--polish-tries must be at least 1 and --polish-context at least 0")
         self.base_urls()
+        self.backend_config()
 
     def backend_config(self) -> BackendConfig:
         """The model endpoint these settings describe (also what replay rebuilds to match request hashes)."""
         from agents.backends.config import BackendConfig
 
         fields: dict[str, object] = {"kind": self.backend, "max_tokens": self.max_tokens,
+                                     "max_answer_chars": self.max_answer_chars,
                                      "temperature": self.temperature, "seed": self.seed,
                                      "price_input_per_1m": self.price_input,
                                      "price_output_per_1m": self.price_output}

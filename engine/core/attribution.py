@@ -12,8 +12,10 @@ So the attribution travels beside the call, in two context variables that only t
 
 Each backend records its call's usage and tells its usage listeners; :func:`attribute_calls` adds
 the listener :func:`_route_usage`, which hands the usage to the recorder of the current scope (a call
-outside any dialog, a planner's or a test's, is nobody's to trace). Context variables follow each
-task, so one client serves many concurrent dialogs.
+outside any dialog, a planner's or a test's, is nobody's to trace). A call that gets no answer at all
+(it failed for good, after the gateway's retries) is handed over by the gateway with
+:func:`report_failed_call`, so the trace holds it too. Context variables follow each task, so one
+client serves many concurrent dialogs.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ __all__ = [
     "CallPosition",
     "CallRecorder",
     "CallStats",
+    "FailedCall",
     "PositionKey",
     "attribute_calls",
     "call_scope",
     "current_call_position",
     "current_call_stats",
     "gateway_call",
+    "report_failed_call",
 ]
 
 # (plan hash, node index, attempt, exchange, role): where a call sits in its dialog.
@@ -45,6 +49,8 @@ class CallRecorder(Protocol):
     """What turns an attributed call into a trace event (the executor's per-dialog recorder)."""
 
     def llm_call(self, usage: CallUsage, position: CallPosition) -> None: ...
+
+    def llm_call_failed(self, failed: FailedCall, position: CallPosition) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,25 @@ class CallStats:
 
     queued_s: float
     retries: int
+
+
+@dataclass(frozen=True, slots=True)
+class FailedCall:
+    """A call that failed for good: what it asked (its hash, its input tokens counted here), what it
+    spent in the gateway, and why it failed (redacted, with the gateway's note on its retries)."""
+
+    provider: str
+    request_model: str
+    request_hash: str
+    input_tokens: int
+    latency_s: float
+    queued_s: float
+    retries: int
+    error: str
+    temperature: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    server_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +153,13 @@ def _route_usage(usage: CallUsage) -> None:
     scope = _SCOPE.get()
     if scope is not None:
         scope.recorder.llm_call(usage, scope.position)
+
+
+def report_failed_call(failed: FailedCall) -> None:
+    """Hand a call that failed for good to the recorder of the current scope (nobody's outside one)."""
+    scope = _SCOPE.get()
+    if scope is not None:
+        scope.recorder.llm_call_failed(failed, scope.position)
 
 
 def attribute_calls(client: object) -> bool:

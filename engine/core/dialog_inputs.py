@@ -22,6 +22,7 @@ from agents.dialog import Validator
 from agents.polish import Polisher
 from agents.system_agent import SystemAgent
 from agents.user_agent import UserAgent
+from agents.validators import DialogScorer
 from engine.core.events import Clock, TraceSink, system_clock
 from engine.core.executor import DialogExecutor
 from planners.context import PlanContext
@@ -71,8 +72,8 @@ class PreparedDialogs:
                  sink: TraceSink, *, system_client: ChatCompletionClient | None = None,
                  drafter: ChatCompletionClient | None = None, polisher: Polisher | None = None,
                  user_persona: str = "default", system_persona: str = "default", max_attempts: int = 4,
-                 embed_directive: bool = True, run_id: str = "run", clock: Clock | None = None
-                 ) -> DialogExecutor:
+                 embed_directive: bool = True, run_id: str = "run", clock: Clock | None = None,
+                 scorer: DialogScorer | None = None) -> DialogExecutor:
         """A DialogExecutor for one dialog, with fresh agents on ``client`` (or ``system_client``).
 
         The system searches the items of the target's category: the user asks for that kind of item
@@ -92,7 +93,7 @@ class PreparedDialogs:
                   if isinstance(c, RecordingClient)]
         return DialogExecutor(user, system, validators, self.planner, sink, catalog=self.catalog,
                               max_attempts=max_attempts, clients=traced, run_id=run_id,
-                              clock=clock or system_clock, polisher=polisher)
+                              clock=clock or system_clock, polisher=polisher, scorer=scorer)
 
 
 def seed_order(seeds: list[Seed], seed: int) -> list[Seed]:

@@ -173,6 +173,8 @@ class LLMCallRecorded(_Event):
     response_text: str = Field(default="", description="the answer (replay serves it for the same hash)")
     retries: int = Field(default=0, description="failed tries before this one (the gateway's retries)")
     queued_s: float = Field(default=0.0, description="time spent waiting for the endpoint's limiter")
+    error: str | None = Field(default=None, description="None: answered; else why the call failed for good "
+                              "(after its retries; no answer, response_text empty)")
 
 
 class VerdictRecorded(_Event):

@@ -1,15 +1,23 @@
 """The plan executor: plays a dialog plan node by node, validates each node, retries, rolls back.
 
-For each node of the plan the two agents exchange messages (the node's opener first) within the
-node's turn range: after ``min_turns`` exchanges it stops once both agents say they are done, and it
-never goes past ``max_turns`` (the last allowed exchange is flagged ``final_exchange``). Then every
-validator judges the attempt. All pass: the node's turns are accepted. Any fails: the attempt's turns
-are flagged superseded (they stay in the trace), the failing reasons go into the next attempt's
-prompts, and the node is tried again, up to ``max_attempts`` times. After the last failure the dialog
-rolls back to the end of the last good node and asks the planner for another path from there that
-avoids the failed state; when the grammar has none, the dialog ends ``failed_fidelity`` with the
-reasons. A model call that fails for good (an :class:`~agents.errors.LLMError` after the client's own
-retries) ends it ``failed_backend``.
+For each node of the plan the agents exchange messages (the node's opener first; a side with no act
+in the node does not speak) within the node's turn range: after ``min_turns`` exchanges it stops once
+every speaking agent says it is done, and it never goes past ``max_turns`` (the last allowed exchange
+is flagged ``final_exchange``). Speakers alternate across node boundaries too: a node whose opener
+spoke last is a plan error (the grammar's ``turns_alternate`` rule prevents it). A reply that stopped
+at the model's token limit fails the attempt at once with the reason "cut off" (validators are not
+asked: an incomplete turn is never accepted). Otherwise every validator judges the attempt. All pass:
+the node's turns are accepted. Any fails: the attempt's turns are flagged superseded (they stay in the
+trace), each failing reason goes into the next attempt's prompt of the role whose turn it is about (a
+reason about the node as a whole to both), and the node is tried again, up to ``max_attempts`` times.
+After the last failure the dialog rolls back to the end of the last good node and asks the planner
+for another path from there that avoids the failed state; when the grammar has none, the dialog ends
+``failed_fidelity`` with the reasons. An answer the model gave in the wrong form or over the length
+limits (:class:`~agents.errors.BadOutput`, :class:`~agents.errors.AnswerTooLong`) fails its attempt
+like a validator would (``executional.model_answer``, the reason in the next attempt's prompt). A
+model call that fails for good (another :class:`~agents.errors.LLMError` after the client's own
+retries) ends the dialog ``failed_backend``. With a scorer (the judge model, ``--judge on``), each
+accepted dialog is then scored for naturalness and faithfulness to its plan (``DialogResult.score``).
 
 Every turn, verdict, attempt, rollback and model call is emitted as a trace event
 (:mod:`engine.core.events`). Model calls are attributed to the node and role that made them by
@@ -19,32 +27,40 @@ serve many concurrent dialogs. Decisions use no clock and no random numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import anyio
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
 
 from agents.backends.base import RecordingClient
-from agents.backends.usage import CallUsage
 from agents.catalog import Catalog
-from agents.dialog import DialogAgent, NodeRequest, Realizer, Turn, ValidationInput, Validator, Verdict
-from agents.errors import LLMError
+from agents.dialog import (
+    DialogAgent,
+    Feedback,
+    NodeRequest,
+    Realizer,
+    Turn,
+    ValidationInput,
+    Validator,
+    Verdict,
+)
+from agents.errors import BadOutput, LLMError
 from agents.meaning import reference_for
 from agents.polish import Polisher, voice_for
-from engine.core.attribution import CallPosition, attribute_calls, call_scope, current_call_stats
+from agents.validators.scorer import DialogScore, DialogScorer
+from engine.core.attribution import (
+    attribute_calls,
+    call_scope,
+)
 from engine.core.events import (
     Clock,
     DialogEnded,
     DialogStarted,
     DialogStatus,
-    LLMCallRecorded,
     NodeAttemptEnded,
     NodeAttemptStarted,
     Replanned,
     RolledBack,
-    TraceEvent,
     TraceSink,
     TurnPolished,
     TurnRecorded,
@@ -52,104 +68,31 @@ from engine.core.events import (
     VerdictRecorded,
     system_clock,
 )
+from engine.core.recorder import Recorder
+from engine.core.results import AttemptRecord, DialogResult, RollbackRecord
 from planners.context import PlanContext
+from planners.errors import PathError
 from planners.plan import DialogPlan, NodeBinding
 from planners.planner import Planner
 
-__all__ = ["AttemptRecord", "DialogExecutor", "DialogResult", "RollbackRecord"]
+__all__ = ["CUT_OFF", "AttemptRecord", "DialogExecutor", "DialogResult", "RollbackRecord"]
+
+# The verdict of an attempt whose model reply stopped at the token limit (the executor's own check).
+CUT_OFF = "executional.cut_off"
 
 
-class AttemptRecord(BaseModel):
-    """One attempt at one node: the verdicts it got and whether it passed."""
-
-    model_config = ConfigDict(frozen=True)
-
-    plan_hash: str
-    node_index: int
-    node: str
-    state: str
-    attempt: int
-    passed: bool
-    verdicts: tuple[Verdict, ...]
+# The verdict an attempt gets when an agent's answer was refused before any validator saw it.
+MODEL_ANSWER = "executional.model_answer"
 
 
-class RollbackRecord(BaseModel):
-    """A rollback: the node that failed every attempt, and the plan taken instead (None: none left)."""
+class _AnswerRefused(Exception):
+    """Internal: an agent's answer was refused (BadOutput); the attempt fails with this verdict."""
 
-    model_config = ConfigDict(frozen=True)
-
-    failed_node: int
-    failed_state: str
-    completed_nodes: int
-    avoid: tuple[str, ...]
-    reason: str
-    new_plan_hash: str | None
-
-
-class DialogResult(BaseModel):
-    """What a dialog run produced: its status, the accepted and all turns, verdicts, rollbacks, final plan."""
-
-    model_config = ConfigDict(frozen=True)
-
-    dialog_key: str
-    status: DialogStatus
-    reason: str | None = Field(description="why it failed (None when accepted)")
-    turns: tuple[Turn, ...] = Field(description="the accepted dialog")
-    all_turns: tuple[Turn, ...] = Field(description="every turn said, superseded ones flagged, in order")
-    attempts: tuple[AttemptRecord, ...]
-    rollbacks: tuple[RollbackRecord, ...]
-    plan: DialogPlan = Field(description="the final plan (the replanned one after a rollback)")
-    n_llm_calls: int
-
-    @property
-    def verdicts(self) -> list[Verdict]:
-        """Every verdict of every attempt, in order."""
-        return [v for a in self.attempts for v in a.verdicts]
-
-    def attempts_per_node(self) -> dict[tuple[str, int], int]:
-        """Attempts per (plan hash, node index): a replanned plan's nodes count separately."""
-        out: dict[tuple[str, int], int] = {}
-        for a in self.attempts:
-            key = (a.plan_hash, a.node_index)
-            out[key] = max(out.get(key, 0), a.attempt)
-        return out
-
-
-# -- tracing ----------------------------------------------------------------------------------------
-@dataclass
-class _Recorder:
-    """Numbers and emits one dialog's events."""
-
-    run_id: str
-    dialog_id: str
-    sink: TraceSink
-    clock: Clock
-    seq: int = 0
-    n_llm_calls: int = 0
-    plan_hash: str = ""  # of the plan being played (content_hash hashes the whole plan: computed once)
-    events: list[TraceEvent] = field(default_factory=list)
-
-    def emit(self, cls: Callable[..., TraceEvent], **fields: object) -> None:
-        event = cls(run_id=self.run_id, dialog_id=self.dialog_id, seq=self.seq, at=self.clock(), **fields)
-        self.seq += 1
-        self.sink.emit(event)
-
-    def position(self, node_index: int, attempt: int, exchange: int | None, role: str) -> CallPosition:
-        """Where a call made now sits in this dialog."""
-        return CallPosition(self.dialog_id, self.plan_hash, node_index, attempt, exchange, role)
-
-    def llm_call(self, usage: CallUsage, position: CallPosition) -> None:
-        self.n_llm_calls += 1
-        stats = current_call_stats()  # set by the gateway around the call (None without one)
-        self.emit(LLMCallRecorded, plan_hash=position.plan_hash, node_index=position.node_index,
-                  attempt=position.attempt, exchange=position.exchange, role=position.role,
-                  retries=stats.retries if stats else 0, queued_s=stats.queued_s if stats else 0.0,
-                  **usage.model_dump(include=_USAGE_FIELDS))
-
-
-_USAGE_FIELDS = {"provider", "request_model", "response_model", "input_tokens", "output_tokens",
-                 "tokens_estimated", "latency_s", "cost_usd", "finish_reason", "request_hash", "temperature",
-                 "max_tokens", "seed", "server_address", "response_text"}
+    def __init__(self, role: str, error: BadOutput) -> None:
+        self.verdict = Verdict(validator=MODEL_ANSWER, kind="executional", passed=False,
+                               reasons=(f"the {role}'s answer was refused ({error.message}); answer "
+                                        "briefly, in plain text",))
+        super().__init__(role)
 
 
 class _BackendFailed(Exception):
@@ -173,7 +116,8 @@ class DialogExecutor:
     def __init__(self, user_agent: DialogAgent, system_agent: DialogAgent, validators: Sequence[Validator],
                  planner: Planner, sink: TraceSink, *, catalog: Catalog, max_attempts: int = 4,
                  max_rollbacks: int | None = None, clients: Sequence[RecordingClient] = (),
-                 run_id: str = "run", clock: Clock = system_clock, polisher: Polisher | None = None) -> None:
+                 run_id: str = "run", clock: Clock = system_clock, polisher: Polisher | None = None,
+                 scorer: DialogScorer | None = None) -> None:
         if user_agent.role != "user" or system_agent.role != "system":
             raise ValueError(f"agents have roles {user_agent.role!r} and {system_agent.role!r}, "
                              "expected 'user' and 'system'")
@@ -193,12 +137,13 @@ class DialogExecutor:
         self.max_rollbacks = max_rollbacks
         self.run_id = run_id
         self.clock = clock
+        self.scorer = scorer
         # Polish mode: the agents draft (scripted), the polisher's model rewrites each accepted draft.
         self.polisher = polisher
         self.traced_clients: list[RecordingClient] = []
         polish_client = getattr(polisher.client, "inner", polisher.client) if polisher is not None else None
-        for c in (*clients, polish_client,
-                  *(getattr(o, "client", None) for o in (user_agent, system_agent, *validators))):
+        parts = (user_agent, system_agent, *validators, scorer)
+        for c in (*clients, polish_client, *(getattr(o, "client", None) for o in parts)):
             if isinstance(c, RecordingClient) and c not in self.traced_clients and attribute_calls(c):
                 self.traced_clients.append(c)
 
@@ -216,7 +161,7 @@ class DialogExecutor:
         """Play ``plan`` for ``context``'s seed to the end; the result says how it went (never raises on
         fidelity or backend failure: those are statuses)."""
         key = dialog_key or plan.seed_key
-        rec = _Recorder(self.run_id, key, self.sink, self.clock, plan_hash=plan.content_hash)
+        rec = Recorder(self.run_id, key, self.sink, self.clock, plan_hash=plan.content_hash)
         rec.emit(DialogStarted, seed_key=plan.seed_key, plan_hash=rec.plan_hash, path=plan.path,
                  user_persona=self.user.persona, system_persona=self.system.persona,
                  user_backend=self._backend(self.user), system_backend=self._backend(self.system),
@@ -230,19 +175,21 @@ class DialogExecutor:
                 status = "failed_fidelity"
         except _BackendFailed as exc:
             status, reason = "failed_backend", f"{exc.where}: {type(exc.error).__name__}: {exc.error}"
+        score = await run.score() if status == "accepted" and self.scorer is not None else None
         superseded = sum(t.superseded for t in run.all_turns)
         rec.emit(DialogEnded, status=status, reason=reason, plan_hash=rec.plan_hash,
                  n_turns=len(run.accepted), n_superseded=superseded, n_attempts=len(run.attempts),
                  n_rollbacks=len(run.rollbacks), n_llm_calls=rec.n_llm_calls)
         return DialogResult(dialog_key=key, status=status, reason=reason, turns=tuple(run.accepted),
                             all_turns=tuple(run.all_turns), attempts=tuple(run.attempts),
-                            rollbacks=tuple(run.rollbacks), plan=run.plan, n_llm_calls=rec.n_llm_calls)
+                            rollbacks=tuple(run.rollbacks), plan=run.plan, n_llm_calls=rec.n_llm_calls,
+                            score=score)
 
 
 class _DialogRun:
     """The mutable state of one dialog while it plays."""
 
-    def __init__(self, ex: DialogExecutor, rec: _Recorder, plan: DialogPlan, context: PlanContext) -> None:
+    def __init__(self, ex: DialogExecutor, rec: Recorder, plan: DialogPlan, context: PlanContext) -> None:
         self.ex = ex
         self.rec = rec
         self.plan = plan
@@ -285,13 +232,29 @@ class _DialogRun:
             self.rec.plan_hash = new.content_hash
         return None
 
+    async def score(self) -> DialogScore:
+        """The judge's scores of the accepted dialog (an unreachable judge is said, never invented)."""
+        scorer = self.ex.scorer
+        assert scorer is not None
+        n = len(self.plan.nodes)
+        with call_scope(self.rec, self.rec.position(n, 1, None, "judge:dialog")):
+            try:
+                return await scorer.score(self.plan, self.accepted)
+            except LLMError as exc:
+                return DialogScore(judge=scorer.label,
+                                   error=f"judge call failed: {type(exc).__name__}: {exc}")
+
     async def _node(self, node: NodeBinding) -> list[str] | None:
         """Attempts at one node; None when one passed, else the last attempt's failing reasons."""
-        feedback: tuple[str, ...] = ()
+        if self.accepted and self.accepted[-1].speaker == node.opener:
+            raise PathError("turns_alternate", f"node {node.index} ({node.state}) opens with the "
+                            f"{node.opener}, who spoke last: the plan lets a side speak twice in a row",
+                            path=self.plan.path)
+        feedback: tuple[Feedback, ...] = ()
         plan_hash = self.rec.plan_hash
         for attempt in range(1, self.ex.max_attempts + 1):
             self.rec.emit(NodeAttemptStarted, plan_hash=plan_hash, node_index=node.index, node=node.type,
-                          state=node.state, attempt=attempt, feedback=feedback)
+                          state=node.state, attempt=attempt, feedback=tuple(f.text for f in feedback))
             turns: list[Turn] = []
             try:
                 # Log lines of this attempt (a backend's retries, say) carry the node (run and dialog
@@ -300,6 +263,8 @@ class _DialogRun:
                                                              attempt=attempt):
                     await self._exchanges(node, attempt, feedback, turns)
                     verdicts = await self._validate(node, attempt, turns)
+            except _AnswerRefused as refused:
+                verdicts = [refused.verdict]
             except _BackendFailed:
                 # What was said stays in the trace, flagged: it is not part of any accepted dialog.
                 self._supersede(node, attempt, turns)
@@ -331,7 +296,7 @@ class _DialogRun:
             # The latest attempt's reasons only: earlier ones may already be fixed, and a long list
             # crowds a small model's context.
             feedback = _feedback(failed)
-        return list(feedback)
+        return [f.text for f in feedback]
 
     async def _polish(self, node: NodeBinding, attempt: int, turns: list[Turn]) -> None:
         """Each turn of a passed attempt rewritten by the polisher, in order; a turn whose every rewrite is
@@ -347,7 +312,7 @@ class _DialogRun:
                 trial = [*turns]
                 trial[k] = trial[k].model_copy(update={"text": text})
                 verdicts = await self._validate(node, attempt, trial)
-                return list(_feedback([v for v in verdicts if not v.passed]))
+                return [f.text for f in _feedback([v for v in verdicts if not v.passed])]
 
             key = f"{self.plan.run_seed}|{self.plan.seed_key}|{node.index}|{attempt}|{draft.index}"
             position = self.rec.position(node.index, attempt, self._exchange_of[draft.index],
@@ -374,26 +339,31 @@ class _DialogRun:
         self.rec.emit(TurnsSuperseded, plan_hash=self.rec.plan_hash, node_index=node.index, attempt=attempt,
                       turn_indices=tuple(t.index for t in turns))
 
-    async def _exchanges(self, node: NodeBinding, attempt: int, feedback: tuple[str, ...],
+    async def _exchanges(self, node: NodeBinding, attempt: int, feedback: tuple[Feedback, ...],
                          turns: list[Turn]) -> None:
         """Plays the attempt's exchanges, appending each turn to ``turns`` as it is said."""
         order = (self.ex.system, self.ex.user) if node.opener == "system" else (self.ex.user, self.ex.system)
+        # A side without an act in this node stays silent (the target's recommendation is the system's).
+        order = tuple(a for a in order if (node.user_acts if a.role == "user" else node.system_acts))
         for exchange in range(node.max_turns):
             final = exchange == node.max_turns - 1
             done = True
             for agent in order:
                 request = NodeRequest(plan=self.plan, context=self.context, node=node, attempt=attempt,
                                       exchange=exchange, transcript=(*self.accepted, *turns),
-                                      feedback=feedback, final_exchange=final)
+                                      feedback=tuple(f for f in feedback if f.role in (agent.role, None)),
+                                      final_exchange=final)
                 with call_scope(self.rec, self.rec.position(node.index, attempt, exchange, agent.role)):
                     try:
                         reply = await agent.reply(request)
+                    except BadOutput as exc:
+                        raise _AnswerRefused(agent.role, exc) from exc
                     except LLMError as exc:
                         raise _BackendFailed(f"node {node.index} ({node.state}) attempt {attempt} "
                                              f"{agent.role} agent", exc) from exc
                 turn = Turn(index=len(self.accepted) + len(turns), node_index=node.index, node=node.type,
                             attempt=attempt, speaker=agent.role, text=reply.text, backend=reply.backend,
-                            realizer=self.ex.realizer_of(reply.backend))
+                            cut_off=reply.cut_off, realizer=self.ex.realizer_of(reply.backend))
                 turns.append(turn)
                 self._exchange_of[turn.index] = exchange
                 self.rec.emit(TurnRecorded, plan_hash=self.rec.plan_hash, turn_index=turn.index,
@@ -401,10 +371,19 @@ class _DialogRun:
                               speaker=agent.role, text=reply.text, backend=reply.backend, done=reply.done,
                               realizer=turn.realizer)
                 done = done and reply.done
+                if reply.cut_off:
+                    return  # an incomplete turn ends the attempt: nobody answers half a sentence
             if exchange + 1 >= node.min_turns and done:
                 break
 
     async def _validate(self, node: NodeBinding, attempt: int, turns: list[Turn]) -> list[Verdict]:
+        cut = [t for t in turns if t.cut_off]
+        if cut:
+            feedback = tuple(Feedback(role=t.speaker, text=f"cut off: the {t.speaker}'s message stopped at "
+                                      "the length limit before it was complete; write a shorter, complete "
+                                      "message") for t in cut)
+            return [Verdict(validator=CUT_OFF, kind="executional", passed=False,
+                            reasons=tuple(f.text for f in feedback), feedback=feedback)]
         data = ValidationInput(plan=self.plan, context=self.context, node=node, attempt=attempt,
                                turns=tuple(turns), before=tuple(self.accepted), catalog=self.ex.catalog)
         validators = self.ex.validators
@@ -429,10 +408,10 @@ class _DialogRun:
         return [v for v in verdicts if v is not None]
 
 
-def _feedback(failed: Sequence[Verdict]) -> tuple[str, ...]:
-    out: list[str] = []
+def _feedback(failed: Sequence[Verdict]) -> tuple[Feedback, ...]:
+    out: list[Feedback] = []
     for v in failed:
-        for r in v.reasons or (f"{v.validator} failed",):
-            if r not in out:
-                out.append(r)
+        for f in v.routed():
+            if f not in out:
+                out.append(f)
     return tuple(out)

@@ -1,18 +1,23 @@
 """What a run writes per dialog: one JSON line of the dataset.
 
 The dataset line holds the seed (user, history before the target, target, negatives), the plan (path
-and content hash), the accepted turns with their node and who realized each (``realizer``: model,
-draft or scripted; in polish mode the ``draft`` the text was made from), the outcome and what produced
-the text, so a reader never needs the trace to use the dataset.
+and content hash), the accepted turns with their node, who realized each (``realizer``: model, draft
+or scripted; in polish mode the ``draft`` the text was made from) and the grounding each was asked to
+express (with the stage-1 sentence ids behind it, :mod:`engine.core.provenance`), the alternatives
+declined (and whether the user really rated them low), the judge's scores when a judge ran, the outcome
+and what produced the text, so a reader never needs the trace to use the dataset.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from agents.dialog import Turn
 from engine.core.executor import DialogResult
+from engine.core.provenance import declined_alternatives, turn_grounding
 from planners.context import PlanContext
+from planners.plan import NodeBinding
 from profiling.corpus import Corpus, Interaction
 
 __all__ = ["dialog_record"]
@@ -24,9 +29,10 @@ def _interaction(corpus: Corpus, it: Interaction) -> dict[str, Any]:
             "date": it.timestamp.isoformat()}
 
 
-def _turn(t: Turn) -> dict[str, Any]:
+def _turn(t: Turn, nodes: Sequence[NodeBinding]) -> dict[str, Any]:
     line: dict[str, Any] = {"speaker": t.speaker, "text": t.text, "node": t.node, "node_index": t.node_index,
-                            "attempt": t.attempt, "realizer": t.realizer}
+                            "attempt": t.attempt, "grounding": turn_grounding(nodes[t.node_index], t.speaker),
+                            "realizer": t.realizer}
     if t.draft is not None:
         line["draft"] = t.draft  # polish mode: what the model rewrote (the text itself when kept)
     return line
@@ -36,6 +42,7 @@ def dialog_record(result: DialogResult, context: PlanContext, corpus: Corpus, *,
                   user_persona: str, system_persona: str, run_seed: int) -> dict[str, Any]:
     """One dataset line: seed, plan, accepted turns and outcome (superseded turns stay in the trace)."""
     seed = context.seed
+    nodes = result.plan.nodes
     return {
         "dialog_id": result.dialog_key,
         "status": result.status,
@@ -48,7 +55,9 @@ def dialog_record(result: DialogResult, context: PlanContext, corpus: Corpus, *,
                       for n, s in zip(seed.negatives, seed.negative_sources, strict=True)],
         "plan": {"hash": result.plan.content_hash, "path": list(result.plan.path),
                  "replanned": bool(result.rollbacks)},
-        "turns": [_turn(t) for t in result.turns],
+        "turns": [_turn(t, nodes) for t in result.turns],
+        "declines": declined_alternatives(result.plan),
+        "judge": result.score.model_dump(mode="json") if result.score is not None else None,
         "n_attempts": len(result.attempts),
         "n_rollbacks": len(result.rollbacks),
         "n_llm_calls": result.n_llm_calls,

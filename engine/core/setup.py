@@ -19,7 +19,7 @@ from agents.dialog import DialogAgent, Validator
 from agents.meaning import MeaningCheck, encoder_similarity
 from agents.polish import Polisher
 from agents.scripted import ScriptedClient
-from agents.validators import default_validators
+from agents.validators import DialogScorer, default_validators
 from engine.config import RunSettings
 from engine.core.dialog_inputs import DialogInput, PreparedDialogs
 from engine.core.events import TraceSink
@@ -73,6 +73,11 @@ class DialogSetup:
             return None
         return Polisher(client, self.meaning, tries=s.polish_tries, context=s.polish_context,
                         max_tokens=s.max_tokens)
+    def scorer(self, client: ChatCompletionClient) -> DialogScorer | None:
+        """The judge that scores accepted dialogs on ``client`` when the settings ask for it, else None."""
+        if not self.settings.judge_on:
+            return None
+        return DialogScorer(client, label=f"{self.settings.backend}:{self.settings.model or 'default'}")
 
     def executor(self, dialog: DialogInput, client: ChatCompletionClient, sink: TraceSink, *,
                  validators: Sequence[Validator], personas: Personas | None = None) -> DialogExecutor:
@@ -85,14 +90,15 @@ class DialogSetup:
                                       system_persona=p.system, max_attempts=s.max_attempts,
                                       embed_directive=s.embed_directive, run_id=self.run_id,
                                       drafter=self.drafter if drafts else None,
-                                      polisher=self.polisher(client))
+                                      polisher=self.polisher(client), scorer=self.scorer(client))
 
     def executor_with(self, user: DialogAgent, system: DialogAgent, sink: TraceSink, *,
-                      validators: Sequence[Validator], clients: Sequence[Any]) -> DialogExecutor:
+                      validators: Sequence[Validator], clients: Sequence[Any],
+                      scorer: DialogScorer | None = None) -> DialogExecutor:
         """An executor for agents built elsewhere (replay's persona switch), with the run's rules."""
         return DialogExecutor(user, system, validators, self.prepared.planner, sink,
                               catalog=self.prepared.catalog, max_attempts=self.settings.max_attempts,
-                              clients=clients, run_id=self.run_id,
+                              clients=clients, run_id=self.run_id, scorer=scorer,
                               polisher=self.polisher(clients[0]) if clients else None)
 
     def record(self, dialog: DialogInput, result: DialogResult, *, backend: str | None = None,

@@ -25,7 +25,10 @@ connection) gives its slot back, sleeps, and tries again, up to ``max_retries`` 
   naming both figures (``backoff_max_s`` bounds our own guesses, not the server's explicit word).
 
 Non-retryable errors and the last error after ``max_retries`` are raised as they are, with the retry
-count added to their message. While the backend runs, the call's queued seconds and retries are
+count added to their message; a call that so got no answer is reported to the trace
+(:func:`engine.core.attribution.report_failed_call`: a row of ``llm_calls`` with its error, retries and
+queued time), unless the model did answer and the answer was refused (BadOutput: the backend recorded
+that call already). While the backend runs, the call's queued seconds and retries are
 in :func:`engine.core.attribution.current_call_stats`, so the executor's usage listener (which runs
 inside the backend's ``create``) can put them on the trace. Buckets and backoff read an injectable
 clock and sleep, so tests of minute-scale limits run in milliseconds; the timeout is always real time.
@@ -33,6 +36,7 @@ clock and sleep, so tests of minute-scale limits run in milliseconds; the timeou
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -41,7 +45,8 @@ from autogen_core.models import CreateResult, LLMMessage, RequestUsage
 from autogen_core.tools import Tool, ToolSchema
 
 from agents.backends.base import ChatRequest, RecordingClient, UsageListener
-from agents.errors import LLMError, RateLimited
+from agents.errors import BadOutput, LLMError, RateLimited
+from engine.core.attribution import FailedCall, report_failed_call
 from engine.gateway.endpoint import Endpoint, Tally
 
 __all__ = ["BeforeCall", "ManagedClient"]
@@ -100,6 +105,7 @@ class ManagedClient(RecordingClient):
         estimate = self._estimate(request) if counted else 0
         tally = Tally()
         identity: str | None = None
+        started = time.perf_counter()
 
         async def call() -> CreateResult:
             return await request.send(self.inner)
@@ -128,6 +134,8 @@ class ManagedClient(RecordingClient):
                 if why is not None:
                     ep.failed += 1
                     _annotate(exc, tally.retries, why)
+                    if not isinstance(exc, BadOutput):
+                        self._report_failed(request, exc, tally, time.perf_counter() - started)
                     raise
                 if isinstance(exc, RateLimited) and exc.retry_after is not None:
                     ep.pause(exc.retry_after)
@@ -139,6 +147,15 @@ class ManagedClient(RecordingClient):
                 return result
             # Outside the except block, so the slot is free and the error's traceback is let go.
             await ep.sleep(wait)
+
+    def _report_failed(self, request: ChatRequest, exc: LLMError, tally: Tally, elapsed: float) -> None:
+        c = self.inner.config
+        report_failed_call(FailedCall(
+            provider=self.inner.provider, request_model=c.model,
+            request_hash=self.inner.hash_request(request),
+            input_tokens=self.inner.count_tokens(request.messages), latency_s=elapsed,
+            queued_s=tally.queued_s, retries=tally.retries, error=f"{type(exc).__name__}: {exc}",
+            temperature=c.temperature, max_tokens=c.max_tokens, seed=c.seed, server_address=c.base_url))
 
     def actual_usage(self) -> RequestUsage:
         return self.inner.actual_usage()

@@ -17,7 +17,7 @@ import anyio
 from autogen_core.models import CreateResult
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.errors import LLMError, LLMTimeout, RateLimited
+from agents.errors import AnswerTooLong, LLMError, LLMTimeout, RateLimited
 from engine.core.attribution import CallStats, gateway_call
 from engine.gateway.limits import Clock, EndpointLimits, Sleep, TokenBucket
 
@@ -156,9 +156,13 @@ class Endpoint:
                             raise LLMTimeout(f"no answer within {timeout:g} s (gateway timeout)", model=model)
             finally:
                 self.in_flight -= 1
-        except BaseException:
+        except BaseException as exc:
+            # An answer refused as too long still spent its tokens: the buckets are charged for them.
+            used = getattr(exc, "tokens_used", 0) if isinstance(exc, AnswerTooLong) else 0
+            if used and self.tokens is not None:
+                self.tokens.give_back(estimate - used)
             if lease is not None:
-                self.gate.release(self.key, lease, 0)  # type: ignore[union-attr]
+                self.gate.release(self.key, lease, estimate - used if used else 0)  # type: ignore[union-attr]
             raise
         finally:
             self.limiter.release_on_behalf_of(slot)

@@ -15,11 +15,15 @@ into train / validation / test as the run's seeds were (the dataset line's ``spl
 - ``manifest.json``: the run, what was included and the counts per split.
 
 Only accepted dialogs by default; ``include_failed`` adds failed ones, flagged ``fidelity_failed``
-with their status and reason.
+with their status and reason. The folder is written whole or not at all: under a staging folder
+beside ``out``, fsynced, then renamed into place (:mod:`engine.outputs.staging`), so a killed export
+leaves the previous export (or none), never a mix. The manifest says the run's status and how many of
+its planned dialogs are complete (an interrupted run exports what it has, and says so).
 """
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +46,7 @@ from engine.outputs.layout import (
     turn_rows,
 )
 from engine.outputs.recbole_files import write_recbole
+from engine.outputs.staging import check_target, publish, staging_folder
 from engine.store.reader import DialogData, RunData
 
 __all__ = ["FORMATS", "ExportError", "ExportSummary", "export_run"]
@@ -62,6 +67,9 @@ class ExportSummary:
     per_split: dict[str, int]
     skipped: dict[str, int]
     files: list[Path] = field(default_factory=list)
+    run_status: str = "completed"
+    planned: int = 0
+    complete: int = 0
 
     def manifest(self) -> dict[str, Any]:
         """The JSON written as manifest.json."""
@@ -72,6 +80,9 @@ class ExportSummary:
             "included_statuses": list(self.included),
             "dialogs_per_split": self.per_split,
             "left_out": self.skipped,
+            "run_status": self.run_status,
+            "dialogs_planned": self.planned,
+            "dialogs_complete": self.complete,
             "files": sorted(str(p.relative_to(self.out)) for p in self.files),
         }
 
@@ -131,10 +142,16 @@ def export_run(
     chat_history: bool = True,
     progress: bool = False,
 ) -> ExportSummary:
-    """Write the run's dialogs under ``out`` in ``formats``; what was written."""
+    """Write the run's dialogs under ``out`` in ``formats`` (all at once, see the module docstring);
+    what was written."""
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ExportError(f"unknown export format(s) {', '.join(unknown)} (known: {', '.join(FORMATS)})")
+    if not run.dialogs:
+        raise ExportError(f"run {run.run_id} has no complete dialog to export (status {run.status}, "
+                          f"{run.n_planned} planned); resume it first")
+    if (why := check_target(out)) is not None:
+        raise ExportError(why)
     domain = domain or DOMAIN_BY_DATA.get(str(run.config.get("data")), "item")
     included = ("accepted", "failed_fidelity", "failed_backend") if include_failed else ("accepted",)
     chosen = [d for d in run.dialogs if d.status in included]
@@ -150,9 +167,13 @@ def export_run(
         included=included,
         per_split={s: len(by_split[s]) for s in SPLIT_ORDER if by_split.get(s)},
         skipped=skipped,
+        run_status=run.status,
+        planned=run.n_planned,
+        complete=len(run.dialogs),
     )
+    final = out
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out = summary.out = staging_folder(final)
         with Progress(disable=not progress, transient=True) as bar:
             task = bar.add_task("exporting", total=len(chosen))
             for split in summary.per_split:
@@ -199,8 +220,16 @@ def export_run(
         if "parquet" in formats:
             (out / "README.md").write_text(_card(summary, run), encoding="utf-8")
             summary.files.append(out / "README.md")
+        # The manifest last: it lists every other file.
         (out / "manifest.json").write_bytes(orjson.dumps(summary.manifest(), option=orjson.OPT_INDENT_2))
         summary.files.append(out / "manifest.json")
-    except OSError as exc:
-        raise ExportError(f"cannot write the export under {out}: {exc.strerror or exc}") from exc
+        publish(out, final)
+    except BaseException as exc:
+        if out != final:
+            shutil.rmtree(out, ignore_errors=True)  # the staging folder of an export that failed
+        if isinstance(exc, OSError):
+            raise ExportError(f"cannot write the export under {final}: {exc.strerror or exc}") from exc
+        raise
+    summary.files = [final / p.relative_to(out) for p in summary.files]
+    summary.out = final
     return summary

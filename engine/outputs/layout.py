@@ -7,10 +7,12 @@ scripts read them: ``user_id``; ``user_previous_interactions`` (a list of ``{<d>
 MobileRec, ``place`` for Yelp, ``product`` for Amazon and the sample world, ``book``, ``item``). Each
 interaction also carries ``<d>_id``, ``date`` and ``rating``; negatives are
 ``negative_recommended_<d>s``; each turn carries ``is_recommendation`` and our fields (``super_node``,
-``node_index``, ``attempt``, ``recommended_item``, ``is_acceptance``); the dialog carries
-``accepted`` and our fields (plan, verdicts, counts, personas, backend, run). Every turn says who
-realized it (``realizer``: model, draft or scripted; polish mode adds the ``draft`` it was made from)
-and every dialog counts its turns by realizer.
+``node_index``, ``attempt``, ``recommended_item``, ``is_acceptance``, and ``grounding``: the facts it
+was asked to express with their stage-1 sentence ids, :mod:`engine.core.provenance`); the dialog
+carries ``accepted`` and our fields (plan, ``declines``: the alternatives turned down and whether the
+user really rated them low, ``judge``: the judge's scores or null, verdicts, counts, personas, backend,
+run). Every turn says who realized it (``realizer``: model, draft or scripted; polish mode adds the
+``draft`` it was made from) and every dialog counts its turns by realizer.
 
 Every layout is lossless for the dataset line (:func:`engine.core.records.dialog_record`): the
 ``record_from_*`` functions give it back key for key, which is what the round-trip tests check.
@@ -22,6 +24,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from engine.core.provenance import DECLINE_KEYS, GROUNDING_KEYS
+from engine.outputs.realizers import realizer_counts, turn_extras
 from engine.store.reader import DialogData, RunData
 from profiling.errors import ConvRecError
 
@@ -69,6 +73,8 @@ _RECORD_KEYS = (
     "negatives",
     "plan",
     "turns",
+    "declines",
+    "judge",
     "n_attempts",
     "n_rollbacks",
     "n_llm_calls",
@@ -77,23 +83,6 @@ _RECORD_KEYS = (
     "system_persona",
     "run_seed",
 )
-
-
-_TURN_EXTRAS = ("realizer", "draft")  # who realized a turn, and (polish mode) the draft it was made from
-
-
-def _extras(turn: dict[str, Any]) -> dict[str, Any]:
-    """The turn's realizer fields that are set (a line written before they existed has none)."""
-    return {k: turn[k] for k in _TURN_EXTRAS if turn.get(k) is not None}
-
-
-def realizer_counts(turns: list[dict[str, Any]]) -> dict[str, int]:
-    """Turns by who realized them: ``model``, ``draft`` (polish refused) and ``scripted``."""
-    counts = {"model": 0, "draft": 0, "scripted": 0}
-    for t in turns:
-        if t.get("realizer") in counts:
-            counts[t["realizer"]] += 1
-    return counts
 
 
 def _recommended_item(d: DialogData, turn: dict[str, Any]) -> str | None:
@@ -162,7 +151,8 @@ def release_line(d: DialogData, run: RunData, domain: str) -> dict[str, Any]:
                 "super_node": t["node"],
                 "node_index": t["node_index"],
                 "attempt": t["attempt"],
-                **_extras(t),
+                "grounding": t["grounding"],
+                **turn_extras(t),
             }
         )
     counts = realizer_counts(r["turns"])
@@ -175,6 +165,8 @@ def release_line(d: DialogData, run: RunData, domain: str) -> dict[str, Any]:
         ],
         "turns": turns,
         "accepted": _accepted(r),
+        "declines": r["declines"],
+        "judge": r["judge"],
         "dialog_id": r["dialog_id"],
         "split": r["split"],
         "status": r["status"],
@@ -215,7 +207,8 @@ def record_from_release(line: dict[str, Any]) -> dict[str, Any]:
                 "node": t["super_node"],
                 "node_index": t["node_index"],
                 "attempt": t["attempt"],
-                **_extras(t),
+                "grounding": t["grounding"],
+                **turn_extras(t),
             }
         )
     out = {
@@ -232,6 +225,8 @@ def record_from_release(line: dict[str, Any]) -> dict[str, Any]:
         ],
         "plan": line["plan"],
         "turns": turns,
+        "declines": line["declines"],
+        "judge": line["judge"],
         "n_attempts": line["n_attempts"],
         "n_rollbacks": line["n_rollbacks"],
         "n_llm_calls": line["n_llm_calls"],
@@ -247,6 +242,14 @@ def record_from_release(line: dict[str, Any]) -> dict[str, Any]:
 _INTERACTION = pa.struct(
     [("item", pa.string()), ("title", pa.string()), ("rating", pa.float64()), ("date", pa.string())]
 )
+_IDS = pa.list_(pa.int64())
+_TYPES = {"kind": pa.string(), "item": pa.string(), "name": pa.string(), "stance": pa.string(),
+          "title": pa.string(), "source": pa.string(), "reason": pa.string(), "rated_low": pa.bool_(),
+          "own_review": pa.bool_(), "sentence_ids": _IDS, "evidence_ids": _IDS, "complaint_ids": _IDS}
+_GROUNDING = pa.struct([(k, _TYPES.get(k, pa.int64())) for k in GROUNDING_KEYS])
+_DECLINE = pa.struct([(k, _TYPES.get(k, pa.int64())) for k in DECLINE_KEYS])
+_JUDGE = pa.struct([("naturalness", pa.int64()), ("faithfulness", pa.int64()), ("rationale", pa.string()),
+                    ("judge", pa.string()), ("error", pa.string())])
 DIALOG_SCHEMA = pa.schema(
     [
         ("dialog_id", pa.string()),
@@ -266,6 +269,8 @@ DIALOG_SCHEMA = pa.schema(
         ("plan_hash", pa.string()),
         ("plan_path", pa.list_(pa.string())),
         ("replanned", pa.bool_()),
+        ("declines", pa.list_(_DECLINE)),
+        ("judge", _JUDGE),
         ("n_turns", pa.int64()),
         ("n_attempts", pa.int64()),
         ("n_rollbacks", pa.int64()),
@@ -295,6 +300,7 @@ TURN_SCHEMA = pa.schema(
         ("is_recommendation", pa.bool_()),
         ("recommended_item", pa.string()),
         ("is_acceptance", pa.bool_()),
+        ("grounding", pa.list_(_GROUNDING)),
         ("realizer", pa.string()),
         ("draft", pa.string()),
     ]
@@ -319,6 +325,8 @@ def dialog_row(d: DialogData, run: RunData) -> dict[str, Any]:
         "plan_hash": r["plan"]["hash"],
         "plan_path": r["plan"]["path"],
         "replanned": r["plan"]["replanned"],
+        "declines": r["declines"],
+        "judge": r["judge"],
         "n_turns": len(r["turns"]),
         "n_attempts": r["n_attempts"],
         "n_rollbacks": r["n_rollbacks"],
@@ -350,6 +358,7 @@ def turn_rows(d: DialogData) -> list[dict[str, Any]]:
             "is_recommendation": (rec := _recommended_item(d, t)) is not None,
             "recommended_item": rec,
             "is_acceptance": t["speaker"] == "user" and t["node"] == "accept",
+            "grounding": t["grounding"],
             "realizer": t.get("realizer"),
             "draft": t.get("draft"),
         }
@@ -381,10 +390,13 @@ def record_from_parquet(dialog: dict[str, Any], turns: list[dict[str, Any]]) -> 
                 "node": t["node"],
                 "node_index": t["node_index"],
                 "attempt": t["attempt"],
-                **_extras(t),
+                "grounding": list(t["grounding"]),
+                **turn_extras(t),
             }
             for t in ordered
         ],
+        "declines": list(dialog["declines"]),
+        "judge": dialog["judge"],
         "n_attempts": dialog["n_attempts"],
         "n_rollbacks": dialog["n_rollbacks"],
         "n_llm_calls": dialog["n_llm_calls"],

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from engine.outputs.quality import run_quality, sentiment_trajectories
 from engine.outputs.report_html import render_report
+from engine.store.lease import RunBusyError
 from engine.store.reader import RunData, list_runs, read_run, read_trace_rows
 from profiling.errors import ConvRecError
 
@@ -68,7 +69,10 @@ def write_report(
         if all_runs:
             rows = []
             for info in list_runs(run.path):
-                other = run if info["run_id"] == run.run_id else read_run(run.path, info["run_id"])
+                try:
+                    other = run if info["run_id"] == run.run_id else read_run(run.path, info["run_id"])
+                except RunBusyError:
+                    continue  # being played now: half a run would compare unfairly
                 if not other.dialogs:
                     continue
                 m = (

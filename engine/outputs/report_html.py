@@ -194,6 +194,19 @@ def _examples(run: RunData, how_many: int) -> list[DialogData]:
     return picks
 
 
+def _accounting(metrics: dict[str, Any]) -> str:
+    """Dialogs by status (those not ended too), calls that failed for good, input records skipped."""
+    by_status = metrics.get("dialogs_by_status", {})
+    parts = [" · ".join(f"{escape(k.replace('_', ' '))} {v:,}" for k, v in by_status.items())]
+    parts.append(f"model calls failed for good {metrics.get('failed_calls', 0):,}")
+    loaded = metrics.get("input") or {}
+    if loaded:
+        kinds = ", ".join(f"{escape(k)} {n:,}" for k, n in loaded.get("skipped", {}).items())
+        parts.append(f"input records loaded {loaded.get('loaded', 0):,}, skipped "
+                     f"{loaded.get('skipped_total', 0):,}" + (f" ({kinds})" if kinds else ""))
+    return '<p class="note" id="accounting">dialogs: ' + " · ".join(parts) + "</p>"
+
+
 def render_report(
     run: RunData,
     metrics: dict[str, Any],
@@ -222,6 +235,7 @@ def render_report(
         + f'<p class="note">run <code>{escape(run.run_id)}</code> · status {escape(run.status)} · '
         f"backend {escape(run.backend)} · model {escape(str(run.model))} · seed {run.seed} · started "
         f"{escape(run.started_at)} · database <code>{escape(str(run.path))}</code></p>"
+        + _accounting(metrics)
     )
     fidelity = (
         _table(("status", "dialogs"), sorted(fid["statuses"].items()))
@@ -272,7 +286,8 @@ def render_report(
         + '<p class="note">Over the accepted dialogs, with the validators\' own text signals: a preference '
         "statement is a user clause in greet / elicit / clarify naming a bound aspect and taking a side; "
         "a claim is a system clause about an item naming an aspect whose community sentiment the node "
-        "binds.</p>"
+        "binds.</p><h3>Evidence behind the claims</h3>"
+        + _pairs(metrics["run"]["evidence"], tuple(metrics["run"]["evidence"]))
     )
     diversity = (
         _pairs(
@@ -360,13 +375,16 @@ def render_report(
             v["groundedness"]["target_leaks_in_accepted"],
             _pct(v["diversity"]["distinct_2"]),
             v["cost"]["tokens_per_accepted_dialog"],
+            v["evidence"]["judge_naturalness"],
+            v["evidence"]["judge_faithfulness"],
         )
         for k, v in metrics["per_persona"].items()
     ]
     personas = _table(
-        ("persona", "dialogs", "accepted", "preferences agree", "leaks", "distinct-2", "tokens / accepted"),
+        ("persona", "dialogs", "accepted", "preferences agree", "leaks", "distinct-2", "tokens / accepted",
+         "judge: naturalness", "judge: faithfulness"),
         persona_rows,
-    )
+    ) + '<p class="note">Judge scores (1-5, rubric in agents.validators.scorer): empty when no judge ran.</p>'
     if metrics.get("runs_by_persona"):
         personas += "<h3>Runs of this database by persona</h3>" + _table(
             (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
 from rich.console import Console
 
 from engine.core import DialogInput, DialogResult, DialogScheduler, DialogSetup, TraceSink
@@ -12,6 +13,8 @@ from engine.gateway import EndpointRegistry, EndpointStats, ManagedClient
 from engine.store import TraceStore
 
 __all__ = ["LocalPlayer"]
+
+log = structlog.get_logger(__name__)
 
 
 class LocalPlayer:
@@ -37,6 +40,9 @@ class LocalPlayer:
 
         def on_result(dialog: DialogInput, result: DialogResult) -> None:
             self.store.finish_dialog(setup.run_id, dialog.key, setup.record(dialog, result))
+            log.info("dialog_ended", status=result.status, reason=result.reason, turns=len(result.turns),
+                     attempts=len(result.attempts), rollbacks=len(result.rollbacks),
+                     llm_calls=result.n_llm_calls)
 
         scheduler = DialogScheduler(make_executor, self.store, concurrency=s.concurrency, on_result=on_result,
                                     console=self.console, progress=not s.quiet, budget_usd=s.budget_usd)

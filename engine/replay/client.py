@@ -8,7 +8,8 @@ again. A replayed call makes no model call; it is recorded like any backend's so
 shows it, with ``provider="replay"``, ``finish_reason="replayed"`` in the usage record (the
 CreateResult says ``stop`` and ``cached=True``: autogen's finish reasons are a closed set), tokens
 counted offline (``tokens_estimated``), no cost, and ``response_text`` the recorded answer. A
-recorded answer that was not the JSON asked for raises BadOutput again, as it did in the run.
+recorded answer that was not the JSON asked for raises BadOutput again, as it did in the run, and
+one refused as too long (recorded cut, with its mark) raises AnswerTooLong again.
 
 A request that was not recorded is a divergence (a prompt, persona, model setting or code changed):
 
@@ -38,10 +39,12 @@ from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, 
 from pydantic import BaseModel
 
 from agents.backends.base import ChatRequest, RecordingClient
+from agents.backends.bounds import refused_reason
 from agents.backends.config import BackendConfig
 from agents.backends.tokens import HeuristicCounter, count_messages
 from agents.backends.usage import CallUsage
 from agents.backends.wire import check_json_output
+from agents.errors import AnswerTooLong
 from engine.core.attribution import CallPosition, PositionKey, attribute_calls, current_call_position
 from engine.core.events import LLMCallRecorded
 from profiling.errors import ConvRecError
@@ -208,6 +211,8 @@ class ReplayClient(RecordingClient):
             latency_s=time.perf_counter() - started, cost_usd=0.0, finish_reason="replayed",
             request_hash=req_hash, temperature=c.temperature, max_tokens=c.max_tokens, seed=c.seed,
             server_address=None, response_text=text))
+        if (why := refused_reason(text)) is not None:  # refused in the run: refused again
+            raise AnswerTooLong(f"answer too long: {why}", model=c.model, content=text)
         check_json_output(text, json_output, model=c.model)
         return CreateResult(finish_reason="stop", content=text,
                             usage=RequestUsage(prompt_tokens=input_tokens, completion_tokens=output_tokens),

@@ -66,6 +66,7 @@ async def replay_main(settings: RunSettings, console: Console) -> int:
         raise ConvRecError(f"--replay: no trace store at {settings.db}")
     async with TraceStore.open(settings.db) as store:
         info = await store.run(settings.run_id)
+        await store.refuse_if_live(info.run_id, "a replay")
         # The run's own settings decide its dialogs; a persona swap is the command line's.
         recorded = settings.resumed(info.config, run_id=info.run_id)
         swap = (Personas(settings.user_persona, settings.system_persona)
@@ -106,7 +107,7 @@ async def replay_main(settings: RunSettings, console: Console) -> int:
                 assert n is not None  # a swap is only made with replay_from_node
                 ex = setup.executor_with(PersonaSwitch(ex.user, new_ex.user, n),
                                          PersonaSwitch(ex.system, new_ex.system, n), sink,
-                                         validators=validators, clients=[client])
+                                         validators=validators, clients=[client], scorer=setup.scorer(client))
             result = await ex.run(d.plan, d.context)
             record = setup.record(d, result, backend=records[d.key]["backend"], personas=personas)
             identical = record == records[d.key]
@@ -117,8 +118,9 @@ async def replay_main(settings: RunSettings, console: Console) -> int:
             out_lines.append(orjson.dumps(record))
             if settings.replay_dialog:
                 console.print(render_dialog(sink, d.key))
-        settings.out.mkdir(parents=True, exist_ok=True)
-        (settings.out / "replay.jsonl").write_bytes(b"".join(line + b"\n" for line in out_lines))
+        out = settings.out_dir(f"replay-{info.run_id}")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "replay.jsonl").write_bytes(b"".join(line + b"\n" for line in out_lines))
         if live is not None:
             await live.close()  # its HTTP connections (an unclosed pool is a ResourceWarning)
     table = Table(title=f"replay of run {info.run_id} ({settings.replay_mode})")
@@ -129,7 +131,7 @@ async def replay_main(settings: RunSettings, console: Console) -> int:
                         ("live model calls", live_calls)):
         table.add_row(name, f"{value:,}")
     console.print(table)
-    console.print(f"wrote {settings.out / 'replay.jsonl'} (backend {backend})")
+    console.print(f"wrote {out / 'replay.jsonl'} (backend {backend})")
     return 0 if differ == 0 or swap is not None else 1
 
 

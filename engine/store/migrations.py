@@ -10,7 +10,7 @@ import aiosqlite
 
 from engine.store.schema import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["check_integrity", "migrate", "pending_migrations", "prepare"]
+__all__ = ["check_integrity", "inspect_existing", "migrate", "pending_migrations", "prepare"]
 
 
 def _now() -> str:
@@ -38,6 +38,30 @@ def check_integrity(path: Path) -> str:
         return "; ".join(r[0] for r in con.execute("PRAGMA integrity_check"))
     finally:
         con.close()
+
+
+def inspect_existing(path: Path) -> str | None:
+    """Why the file at ``path`` is not a ConvRec trace store we may write (None: it is one, or it is
+    missing or empty and becomes one). Read-only: a foreign file is refused unchanged."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.OperationalError:
+        return None  # not openable read-only (e.g. a WAL to recover): the read-write open says why
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            return f"not a SQLite database ({exc}); choose another --db path (it was left unchanged)"
+        raise
+    finally:
+        con.close()
+    if tables and not {"schema_migrations", "runs"} <= tables:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        return (f"a SQLite database of another program (tables {shown}), not a ConvRec trace store; "
+                "choose another --db path (it was left unchanged)")
+    return None
 
 
 async def prepare(db: aiosqlite.Connection) -> None:

@@ -61,9 +61,12 @@ def run_row(con: sqlite3.Connection, run_id: str | None = None) -> sqlite3.Row |
 
 def run_info(row: sqlite3.Row) -> RunInfo:
     """A ``runs`` row as a RunInfo."""
+    # sqlite3.Row: "in" looks at values, keys() at names. A store from before migration 2 has none.
+    text = row["input_json"] if "input_json" in row.keys() else None  # noqa: SIM118
     return RunInfo(run_id=row["run_id"], status=row["status"], started_at=row["started_at"],
                    ended_at=row["ended_at"], seed=row["seed"], backend=row["backend"], model=row["model"],
-                   n_dialogs=row["n_dialogs"], config=orjson.loads(row["config_json"]), note=row["note"])
+                   n_dialogs=row["n_dialogs"], config=orjson.loads(row["config_json"]), note=row["note"],
+                   input=orjson.loads(text) if text else None)
 
 
 def seeds(con: sqlite3.Connection, run_id: str) -> list[SeedRow]:
@@ -95,17 +98,19 @@ def record_rows(con: sqlite3.Connection, run_id: str) -> list[tuple[str, str]]:
 def recorded_responses(con: sqlite3.Connection, run_id: str, dialog_id: str) -> dict[str, list[str]]:
     """Request hash -> the answers recorded for it in this dialog, in call order (replay's input)."""
     out: dict[str, list[str]] = {}
+    # A call that failed for good has no answer to serve: a replay reaches it and diverges there.
     for r in con.execute("SELECT request_hash, response_text FROM llm_calls WHERE run_id=? AND dialog_id=? "
-                         "ORDER BY seq", (run_id, dialog_id)):
+                         "AND error IS NULL ORDER BY seq", (run_id, dialog_id)):
         out.setdefault(r["request_hash"], []).append(r["response_text"])
     return out
 
 
 def call_totals(con: sqlite3.Connection, run_id: str) -> dict[str, float]:
-    """The run's model calls added up: ``calls``, ``input_tokens``, ``output_tokens``, ``retries``,
-    ``cost_usd``."""
+    """The run's model calls added up: ``calls`` (answered or failed for good), ``failed_calls``,
+    ``input_tokens``, ``output_tokens``, ``retries`` (of every call), ``cost_usd``."""
     row = con.execute(
-        "SELECT COUNT(*) calls, COALESCE(SUM(gen_ai_usage_input_tokens),0) input_tokens, "
+        "SELECT COUNT(*) calls, COALESCE(SUM(error IS NOT NULL),0) failed_calls, "
+        "COALESCE(SUM(gen_ai_usage_input_tokens),0) input_tokens, "
         "COALESCE(SUM(gen_ai_usage_output_tokens),0) output_tokens, COALESCE(SUM(retries),0) retries, "
         "COALESCE(SUM(cost_usd),0) cost_usd FROM llm_calls WHERE run_id=?", (run_id,)).fetchone()
     return dict(row)

@@ -5,7 +5,9 @@ read-only ``sqlite3`` connection of their own (never the writer): a file that an
 writing is read as of its last commit. A dialog is read only when it is
 complete (its dataset line, ``dialogs.record_json``, is set); the line is the source of truth for the
 dataset, the other tables add what the trace knows (the plan's bindings, each node attempt and the
-validators' verdicts, the model calls).
+validators' verdicts, the model calls). A run that another process is playing now (a live lease,
+:mod:`engine.store.lease`) is refused: half a run read as if it were whole is worse than an error; a
+run left ``running`` by a process that died reads as ``interrupted``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import orjson
 from pydantic import ValidationError
 
 from engine.store import queries
+from engine.store.lease import lease_row, lease_state, refuse_if_live
 from engine.store.rows import RunDataError
 from planners.plan import DialogPlan
 
@@ -73,6 +76,8 @@ class RunData:
     dialogs: list[DialogData]
     started_at: str
     ended_at: str | None
+    input: dict[str, Any] | None = None  # the input as loaded: records kept, skipped by kind
+    failed_calls: int = 0  # model calls that failed for good (after their retries)
 
 
 @contextmanager
@@ -107,22 +112,31 @@ def _json(path: Path, where: str, text: str | None) -> Any:
         raise RunDataError(path, f"{where}: not valid JSON ({exc})") from exc
 
 
-def read_run(path: Path, run_id: str | None = None) -> RunData:
-    """The run ``run_id`` (default: the latest) with its complete dialogs, read-only."""
+def read_run(path: Path, run_id: str | None = None, *, what: str = "reading it") -> RunData:
+    """The run ``run_id`` (default: the latest) with its complete dialogs, read-only; RunBusyError
+    while another process plays it (``what``: the refused action, for the message)."""
     path = Path(path)
     with open_readonly(path) as con:
         try:
-            return _read(con, path, run_id)
+            return _read(con, path, run_id, what)
         except sqlite3.Error as exc:
             raise RunDataError(path, f"cannot read the run ({exc})") from exc
 
 
-def _read(con: sqlite3.Connection, path: Path, run_id: str | None) -> RunData:
+def _read(con: sqlite3.Connection, path: Path, run_id: str | None, what: str) -> RunData:
     row = queries.run_row(con, run_id)
     if row is None:
         known = ", ".join(r["run_id"] for r in queries.all_runs(con))
         raise RunDataError(path, f"no run {run_id!r} (runs: {known or 'none'})" if run_id else "no runs yet")
     rid = row["run_id"]
+    refuse_if_live(con, rid, what)
+    status = row["status"]
+    lease = lease_row(con, rid)
+    if status == "running" and (lease is None or lease_state(lease) == "stale"):
+        status = "interrupted"  # its process died; --resume completes it
+    loaded = _json(path, "runs.input_json", row["input_json"]) if "input_json" in row.keys() else None  # noqa: SIM118
+    failed_calls = con.execute("SELECT COUNT(*) FROM llm_calls WHERE run_id=? AND error IS NOT NULL",
+                               (rid,)).fetchone()[0] if _has_column(con, "llm_calls", "error") else 0
     personas = {
         r["role"]: {"name": r["name"], **_json(path, f"personas.{r['role']}", r["spec_json"])}
         for r in queries.table_rows(con, "personas", rid)
@@ -153,10 +167,16 @@ def _read(con: sqlite3.Connection, path: Path, run_id: str | None) -> RunData:
         dialogs.append(DialogData(record=record, plan=plans[plan_hash], attempts=attempts[dialog_id],
                                   verdicts=verdicts[dialog_id],
                                   superseded_turns=superseded.get(dialog_id, 0)))
-    return RunData(path=path, run_id=rid, status=row["status"], backend=row["backend"], model=row["model"],
+    return RunData(path=path, run_id=rid, status=status, backend=row["backend"], model=row["model"],
                    seed=row["seed"], n_planned=row["n_dialogs"],
                    config=_json(path, "runs.config_json", row["config_json"]), personas=personas,
-                   dialogs=dialogs, started_at=row["started_at"], ended_at=row["ended_at"])
+                   dialogs=dialogs, started_at=row["started_at"], ended_at=row["ended_at"],
+                   input=loaded, failed_calls=failed_calls)
+
+
+def _has_column(con: sqlite3.Connection, table: str, column: str) -> bool:
+    """Whether ``table`` has ``column`` (a store written before a migration lacks the newer ones)."""
+    return any(r[1] == column for r in con.execute(f"PRAGMA table_info({table})"))
 
 
 def read_trace_rows(path: Path, run_id: str, table: str) -> list[dict[str, Any]]:

@@ -11,7 +11,8 @@ from profiling.errors import ConvRecError
 
 __all__ = ["RunDataError", "RunInfo", "RunStatus", "SeedRow", "TraceStoreError"]
 
-RunStatus = Literal["running", "interrupted", "completed", "failed"]
+# incomplete: the run ended (no interruption) with fewer dialogs than planned; it exits non-zero.
+RunStatus = Literal["running", "interrupted", "completed", "incomplete", "failed"]
 
 
 class TraceStoreError(ConvRecError):
@@ -47,6 +48,7 @@ class RunInfo(BaseModel):
     n_dialogs: int
     config: dict[str, Any]
     note: str | None = None
+    input: dict[str, Any] | None = None  # the input as loaded (records kept, skipped by kind)
 
 
 class SeedRow(BaseModel):

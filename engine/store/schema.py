@@ -38,7 +38,7 @@ __all__ = ["MIGRATIONS", "PER_DIALOG_TABLES", "SCHEMA_VERSION", "Row", "event_ro
 _V1 = """
 CREATE TABLE runs (
     run_id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,               -- running | interrupted | completed | failed
+    status TEXT NOT NULL,               -- running | interrupted | completed | incomplete | failed
     started_at TEXT NOT NULL,
     ended_at TEXT,
     seed INTEGER NOT NULL,
@@ -104,7 +104,7 @@ CREATE TABLE llm_calls (
     gen_ai_response_finish_reasons TEXT NOT NULL,   -- JSON array
     gen_ai_usage_input_tokens INTEGER NOT NULL, gen_ai_usage_output_tokens INTEGER NOT NULL,
     server_address TEXT,
-    tokens_estimated INTEGER NOT NULL,  -- 1: counted by us, the server reported no usage
+    tokens_estimated INTEGER NOT NULL,  -- 1: counted by us (no usage reported, or an implausible one)
     request_hash TEXT NOT NULL,         -- sha256 of messages + parameters: replay's key
     latency_s REAL NOT NULL, queued_s REAL NOT NULL, retries INTEGER NOT NULL, cost_usd REAL NOT NULL,
     response_text TEXT NOT NULL,
@@ -129,16 +129,29 @@ CREATE TABLE rollbacks (
 );
 """
 
+_V2 = """
+CREATE TABLE run_leases (
+    run_id TEXT PRIMARY KEY,            -- one owner per live run (engine.store.lease)
+    owner_pid INTEGER NOT NULL, owner_host TEXT NOT NULL,
+    token TEXT NOT NULL,                -- fences the owner's writes: checked in each transaction
+    acquired_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL
+);
+ALTER TABLE llm_calls ADD COLUMN error TEXT;   -- NULL: answered; else why the call failed for good
+ALTER TABLE runs ADD COLUMN input_json TEXT;   -- the input as loaded: records kept, skipped by kind
+"""
+
 # Who realized each turn (polish mode and the realize setting): the text's author, the scripted draft it
 # was made from, and every rewrite the model tried with the reasons it was refused.
-_V2 = """
+_V3 = """
 ALTER TABLE turns ADD COLUMN realizer TEXT NOT NULL DEFAULT 'model';  -- model | draft | scripted
 ALTER TABLE turns ADD COLUMN draft TEXT;                               -- polish mode: the scripted draft
 ALTER TABLE turns ADD COLUMN polish_json TEXT;                         -- [[rewrite, [reasons]], ...]
 """
 
 # (version, name, SQL). Append only: a released migration never changes.
-MIGRATIONS: list[tuple[int, str, str]] = [(1, "initial schema", _V1), (2, "turn realizers", _V2)]
+MIGRATIONS: list[tuple[int, str, str]] = [(1, "initial schema", _V1),
+                                          (2, "run leases, failed calls, input counts", _V2),
+                                          (3, "turn realizers", _V3)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 # Tables holding one dialog's trace: resume deletes an incomplete dialog's rows from each.
@@ -201,13 +214,13 @@ def _call(e: LLMCallRecorded) -> list[Row]:
              "gen_ai_provider_name, gen_ai_request_model, gen_ai_response_model, gen_ai_request_temperature, "
              "gen_ai_request_max_tokens, gen_ai_request_seed, gen_ai_response_finish_reasons, "
              "gen_ai_usage_input_tokens, gen_ai_usage_output_tokens, server_address, tokens_estimated, "
-             "request_hash, latency_s, queued_s, retries, cost_usd, response_text, at) "
-             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+             "request_hash, latency_s, queued_s, retries, cost_usd, response_text, at, error) "
+             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
              (e.run_id, e.dialog_id, e.seq, e.plan_hash, e.node_index, e.attempt, e.exchange, e.role,
               e.provider, e.request_model, e.response_model, e.temperature, e.max_tokens, e.seed,
               _j([e.finish_reason]), e.input_tokens, e.output_tokens, e.server_address,
               int(e.tokens_estimated), e.request_hash, e.latency_s, e.queued_s, e.retries, e.cost_usd,
-              e.response_text, _t(e)))]
+              e.response_text, _t(e), e.error))]
 
 
 def _verdict(e: VerdictRecorded) -> list[Row]:

@@ -9,6 +9,11 @@ that one writer task drains in batched transactions; the queue is bounded softly
 A failed write (a full disk, a read-only file) stops the writer and every later ``emit``, ``flush`` or
 ``backpressure`` raises :class:`TraceStoreError` naming the database and the reason.
 
+A run is written by the one process holding its lease (:mod:`engine.store.lease`): recording a run
+takes it, resuming takes it over when its owner is gone, a heartbeat task renews it, and every write
+transaction checks it first. A file that is not a ConvRec store (another program's SQLite database,
+or no SQLite at all) is refused before anything is written to it.
+
 Schema and event-to-row mapping: :mod:`engine.store.schema`; what is read: :mod:`engine.store.queries`.
 """
 
@@ -24,11 +29,14 @@ from typing import Any, TypeVar
 
 import aiosqlite
 import anyio
+import anyio.abc
 import orjson
 
 from engine.core.events import TraceEvent
+from engine.store import lease as leases
 from engine.store import queries
-from engine.store.migrations import migrate, prepare
+from engine.store.lease import LeaseLostError, RunLease
+from engine.store.migrations import inspect_existing, migrate, prepare
 from engine.store.rows import RunInfo, RunStatus, SeedRow, TraceStoreError
 from engine.store.schema import PER_DIALOG_TABLES, Row, event_rows
 
@@ -84,6 +92,10 @@ class TraceStore:
         self._committed = 0
         self._closing = False
         self._error: TraceStoreError | None = None
+        self._lease: RunLease | None = None
+        self._beat = anyio.CancelScope()
+        self._tg: anyio.abc.TaskGroup | None = None
+        self.heartbeat_s = leases.HEARTBEAT_S
         self.rows_written = 0
         self.transactions = 0
 
@@ -94,6 +106,13 @@ class TraceStore:
                    ) -> AsyncIterator[TraceStore]:
         """The store at ``path`` (created and migrated as needed), its writer running until exit."""
         path = Path(path)
+        try:
+            # Before anything touches the file: another program's database is refused unchanged.
+            problem = inspect_existing(path)
+        except sqlite3.Error as exc:
+            raise TraceStoreError(path, _explain(exc)) from exc
+        if problem is not None:
+            raise TraceStoreError(path, problem)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Opened once here first: aiosqlite's failed connect stops its worker thread without waiting
@@ -112,17 +131,21 @@ class TraceStore:
         store = cls(path, writer, reader, max_pending=max_pending, batch_rows=batch_rows)
         try:
             async with anyio.create_task_group() as tg:
+                store._tg = tg
                 tg.start_soon(store._writer)
                 try:
                     yield store
                 finally:
                     with anyio.CancelScope(shield=True):
+                        store._beat.cancel()
                         store._closing = True
                         store._wake.set()
         except BaseExceptionGroup as group:
             # The caller's own error, not wrapped in the writer's task group.
             raise single_error(group) from None
         finally:
+            if store._lease is not None:  # not released (an error): a later resume may take it over
+                leases.forget(store._lease)
             with anyio.CancelScope(shield=True):
                 await reader.close()
                 await writer.close()
@@ -194,6 +217,9 @@ class TraceStore:
                 self.transactions += 1
                 done, self._committed_event = self._committed_event, anyio.Event()
                 done.set()
+        except LeaseLostError as exc:
+            self._error = exc
+            self._committed_event.set()
         except (OSError, sqlite3.Error) as exc:
             self._error = TraceStoreError(self.path, _explain(exc))
             self._committed_event.set()
@@ -204,21 +230,82 @@ class TraceStore:
     async def _transaction(self, rows: Sequence[Row]) -> None:
         # The whole batch in one hop to aiosqlite's thread (its ``_execute``, the same call its public
         # methods use): one await per statement cost two thread hops each, half the store's CPU.
-        await self._db._execute(_write_batch, self._db._conn, rows)
+        await self._db._execute(_write_batch, self._db._conn, rows, self._lease, self.path)
+
+    # -- the run's lease -------------------------------------------------------------------------
+    def _hold(self, lease: RunLease) -> None:
+        """Fence every later write with ``lease`` and keep it alive with a heartbeat."""
+        self._lease = lease
+        self._beat = anyio.CancelScope()
+        if self._tg is not None:
+            self._tg.start_soon(self._heartbeat, lease, self._beat)
+
+    async def _heartbeat(self, lease: RunLease, scope: anyio.CancelScope) -> None:
+        with scope:
+            while self._error is None:
+                await anyio.sleep(self.heartbeat_s)
+                try:
+                    await self._db._execute(leases.heartbeat, self._db._conn, lease, self.path)
+                except LeaseLostError as exc:
+                    self._fail(exc)
+                except sqlite3.Error as exc:
+                    self._fail(TraceStoreError(self.path, _explain(exc)))
+
+    def _fail(self, error: TraceStoreError) -> None:
+        """Stop the store: every later write, flush or backpressure raises ``error``."""
+        if self._error is None:
+            self._error = error
+        self._committed_event.set()
+        self._wake.set()
+
+    async def take_over(self, run_id: str) -> str | None:
+        """Take the lease of the existing run ``run_id`` (RunBusyError while another process plays it);
+        who held it before, when a stale lease was taken over."""
+        await self.flush()
+        try:
+            lease, before = await self._db._execute(leases.acquire, self._db._conn, run_id)
+        except sqlite3.Error as exc:
+            raise TraceStoreError(self.path, _explain(exc)) from exc
+        self._hold(lease)
+        return before
+
+    async def release_lease(self) -> None:
+        """Flush, then give the run's lease up (the run may be resumed, replayed and exported)."""
+        lease = self._lease
+        if lease is None:
+            return
+        self._beat.cancel()
+        if self._error is None:
+            await self.flush()
+            try:
+                await self._db._execute(leases.release, self._db._conn, lease)
+            except sqlite3.Error as exc:
+                raise TraceStoreError(self.path, _explain(exc)) from exc
+        self._lease = None
+
+    async def refuse_if_live(self, run_id: str, what: str) -> None:
+        """RunBusyError when another process plays ``run_id`` now (``what``: the refused action)."""
+        await self._read(leases.refuse_if_live, run_id, what)
 
     # -- runs ------------------------------------------------------------------------------------
     async def begin_run(self, info: RunInfo, seeds: Sequence[SeedRow],
                         personas: dict[str, tuple[str, dict[str, Any]]]) -> None:
-        """Record a new run with its planned dialogs (seeds, plans) and personas (role -> name, spec).
+        """Record a new run with its planned dialogs (seeds, plans) and personas (role -> name, spec),
+        and take its lease.
 
         In one transaction, written now (not queued): a run is recorded whole or not at all, however
         many seeds it has, so a kill while it is written never leaves a run that resume cannot match.
         """
+        if await self._read(queries.run_row, info.run_id) is not None:
+            raise TraceStoreError(self.path, f"a run {info.run_id!r} is already recorded here; resume it "
+                                  "with --resume --run-id, or give a new run another --run-id")
+        lease, lease_row = leases.new_lease(info.run_id)
         rows: list[Row] = [(
             "INSERT INTO runs (run_id, status, started_at, ended_at, seed, backend, model, n_dialogs, "
-            "config_json, note) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "config_json, note, input_json) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (info.run_id, info.status, info.started_at, info.ended_at, info.seed, info.backend, info.model,
-             info.n_dialogs, orjson.dumps(info.config).decode(), info.note))]
+             info.n_dialogs, orjson.dumps(info.config).decode(), info.note,
+             orjson.dumps(info.input).decode() if info.input is not None else None)), lease_row]
         for role, (name, spec) in personas.items():
             rows.append(("INSERT INTO personas (run_id, role, name, spec_json) VALUES (?,?,?,?)",
                          (info.run_id, role, name, orjson.dumps(spec).decode())))
@@ -231,9 +318,16 @@ class TraceStore:
                           s.target_time, s.n_history, orjson.dumps(s.negatives).decode(), s.plan_hash)))
         await self.flush()
         try:
-            await self._db._execute(_write_batch, self._db._conn, rows)
+            await self._db._execute(_write_batch, self._db._conn, rows, None, self.path)
         except sqlite3.Error as exc:
+            leases.forget(lease)
             raise TraceStoreError(self.path, _explain(exc)) from exc
+        self._hold(lease)
+
+    def set_input(self, run_id: str, report: dict[str, Any] | None) -> None:
+        """Queue the input counts of a resumed run (its data loaded again)."""
+        self._put(("UPDATE runs SET input_json=? WHERE run_id=?",
+                   (orjson.dumps(report).decode() if report is not None else None, run_id)))
 
     def finish_dialog(self, run_id: str, dialog_id: str, record: dict[str, Any]) -> None:
         """Queue the dataset line of an ended dialog (after its events: it marks the dialog complete)."""
@@ -324,10 +418,13 @@ class TraceStore:
         return await self._read(queries.table_rows, table, run_id, dialog_id)
 
 
-def _write_batch(con: sqlite3.Connection, rows: Sequence[Row]) -> None:
-    """One transaction; consecutive rows with the same statement go in one executemany."""
-    con.execute("BEGIN")
+def _write_batch(con: sqlite3.Connection, rows: Sequence[Row], lease: RunLease | None, path: Path) -> None:
+    """One transaction (fenced by ``lease``: LeaseLostError, nothing written, when it is no longer
+    ours); consecutive rows with the same statement go in one executemany."""
+    con.execute("BEGIN IMMEDIATE" if lease is not None else "BEGIN")
     try:
+        if lease is not None:
+            leases.check_fence(con, lease, path)
         start = 0
         while start < len(rows):
             sql = rows[start][0]

@@ -188,7 +188,7 @@ async def test_concurrent_calls_on_one_agent_each_see_their_own_prompt() -> None
 
     async def call(tag: str, n_history: int) -> None:
         history = tuple(UserMessage(content=f"{tag}{i}", source="user") for i in range(n_history))
-        results[tag] = await runner.run(Prompt("s", history, f"instruction {tag}"))
+        results[tag] = (await runner.run(Prompt("s", history, f"instruction {tag}"))).text
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(call, "a", 3)
@@ -196,3 +196,22 @@ async def test_concurrent_calls_on_one_agent_each_see_their_own_prompt() -> None
     assert results == {"a": "instruction a", "b": "instruction b"}
     sizes = sorted(len(r) for r in client.requests)
     assert sizes == [3, 5]  # system + history + instruction, never a mix of the two
+
+
+async def test_a_reply_stopped_by_the_token_limit_is_reported_cut_off() -> None:
+    from autogen_core.models import CreateResult, RequestUsage
+
+    ctx = rich_context()
+    plan = SamplingPlanner().plan(ctx)
+
+    def answer(messages: Sequence[LLMMessage]) -> CreateResult:
+        last = str(messages[-1].content)
+        finish = "length" if "elicit" in last.split(DIRECTIVE_START)[0] else "stop"
+        return CreateResult(content="I really care about the", finish_reason=finish, cached=False,
+                            usage=RequestUsage(prompt_tokens=5, completion_tokens=256))
+
+    agent = UserAgent(FakeChatClient(answer))
+    for node in plan.nodes[:2]:
+        reply = await agent.reply(NodeRequest(plan=plan, context=ctx, node=node, attempt=1, exchange=0,
+                                              transcript=()))
+        assert reply.cut_off == (node.type == "elicit")

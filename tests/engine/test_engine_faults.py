@@ -143,9 +143,11 @@ def check_run(out: Path, server: OpenAITestServer, plan: FaultPlan, n: int) -> d
         ended = con.execute("SELECT dialog_id, status, reason FROM dialogs WHERE run_id='faults' AND "
                             "record_json IS NOT NULL").fetchall()
         rows = con.execute("SELECT COUNT(*) FROM dialogs WHERE run_id='faults'").fetchone()[0]
-        retries = [r[0] for r in con.execute("SELECT retries FROM llm_calls WHERE run_id='faults'")]
+        calls = con.execute("SELECT retries, error FROM llm_calls WHERE run_id='faults'").fetchall()
     finally:
         con.close()
+    retries = [r for r, error in calls if error is None]  # the calls that got an answer
+    failed_calls = [(r, error) for r, error in calls if error is not None]
     # No dialog lost, none written twice: the dataset is exactly the planned seeds.
     assert len(seeds) == len(set(seeds)) == n
     assert rows == len(ended) == n and {d for d, _, _ in ended} == set(seeds)
@@ -158,8 +160,9 @@ def check_run(out: Path, server: OpenAITestServer, plan: FaultPlan, n: int) -> d
         assert status in ("accepted", "failed_fidelity", "failed_backend"), (d, status)
         assert (reason is None) == (status == "accepted"), (d, status, reason)
     # Retries stay within the limit, and the server saw exactly the tries the trace accounts for:
-    # each recorded call once plus its retries, each call that failed for good once plus its retries.
-    assert max(retries) <= MAX_RETRIES
+    # each recorded call once plus its retries, each call that failed for good (a row of its own,
+    # with its error) once plus its retries.
+    assert max(r for r, _ in calls) <= MAX_RETRIES
     failed_tries = 0
     for _, status, reason in ended:
         if status != "failed_backend":
@@ -171,6 +174,9 @@ def check_run(out: Path, server: OpenAITestServer, plan: FaultPlan, n: int) -> d
             assert m is not None, reason
             assert int(m[2]) <= MAX_RETRIES
         failed_tries += 1 + int(m[2])
+    # One failed call per failed_backend dialog, the same error as its reason says.
+    assert len(failed_calls) == sum(s == "failed_backend" for _, s, _ in ended)
+    assert sum(1 + r for r, _ in failed_calls) == failed_tries
     tries = len(retries) + sum(retries) + failed_tries
     summary = json.loads((out / "summary.json").read_text())
     (endpoint,) = summary["endpoints"]
@@ -184,8 +190,8 @@ def check_run(out: Path, server: OpenAITestServer, plan: FaultPlan, n: int) -> d
     unexplained = failed_tries_all - sum(plan.injected.get(k, 0) for k in RETRYABLE)
     unseen = tries - len(chat)
     assert 0 <= unseen <= unexplained, (tries, len(chat), unexplained)
-    assert endpoint["retries"] == sum(retries) + failed_tries - sum(s == "failed_backend"
-                                                                     for s in statuses.values())
+    assert endpoint["retries"] == sum(r for r, _ in calls) == summary["retries"]
+    assert summary["failed_calls"] == len(failed_calls)
     # The per-endpoint limit held, as the server counted it; and the load did reach it.
     assert server.max_in_flight <= LLM_LIMIT
     assert endpoint["max_in_flight"] == LLM_LIMIT
@@ -203,8 +209,8 @@ def test_one_kind_of_fault_at_20_concurrent_dialogs(tmp_path: Path, monkeypatch:
     plan = FaultPlan(kind, rate=0.15, persistent=0.01)
     code, server, out = run_under(tmp_path, monkeypatch, plan, dialogs=20,
                                   call_timeout=1.0 if kind == "hang" else 30.0)
-    assert code == 0
     figures = check_run(out, server, plan, 20)
+    assert code == (4 if figures["statuses"]["failed_backend"] else 0)  # the exit code says so
     print(kind, figures)  # the figures RELIABILITY.md quotes (pytest -s)
     assert plan.injected.get(kind, 0) > 0 and server.faults
     if kind in RETRYABLE:
@@ -223,14 +229,22 @@ def test_one_kind_of_fault_at_20_concurrent_dialogs(tmp_path: Path, monkeypatch:
             assert errors[ERROR_OF[kind]] == plan.injected[kind]
     else:
         # A 200 answer with bad content is no call failure: it reaches the trace as what the model said,
-        # for the validators to judge (how much of it they let into the dataset goes in the figures).
-        assert figures["errors"] == {}
+        # for the validators to judge (how much of it they let into the dataset goes in the figures);
+        # an answer over the length limit is refused before it is a turn (its call recorded cut, its
+        # attempt failed as too long).
+        assert figures["errors"] == ({"AnswerTooLong": plan.injected[kind]} if kind == "long" else {})
         con = sqlite3.connect(out / "trace.db")
         if kind == "wrong_role":
             recorded = con.execute("SELECT COUNT(*) FROM validations WHERE passed=0").fetchone()[0]
             kept = figures["statuses"]["failed_fidelity"]
+        elif kind == "long":
+            recorded = con.execute("SELECT COUNT(*) FROM validations WHERE passed=0 AND "
+                                   "validator='executional.model_answer'").fetchone()[0]
+            assert recorded == plan.injected[kind]
+            kept = con.execute("SELECT COUNT(*) FROM turns WHERE length(text) >= 20000").fetchone()[0]
+            assert kept == 0
         else:
-            mark = "length(text) >= 20000" if kind == "long" else "text LIKE '{\"answer\": %'"
+            mark = "text LIKE '{\"answer\": %'"
             recorded = con.execute(f"SELECT COUNT(*) FROM turns WHERE {mark}").fetchone()[0]
             kept = con.execute(f"SELECT COUNT(*) FROM turns WHERE {mark} AND superseded=0").fetchone()[0]
         con.close()
@@ -242,7 +256,7 @@ def test_a_mix_of_every_fault_at_200_concurrent_dialogs(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     plan = FaultPlan("mix", rate=0.1, persistent=0.005)
     code, server, out = run_under(tmp_path, monkeypatch, plan, dialogs=200, call_timeout=2.0)
-    assert code == 0
     figures = check_run(out, server, plan, 200)
+    assert code == (4 if figures["statuses"]["failed_backend"] else 0)
     print("mix", figures)
     assert set(plan.injected) == set(KINDS)  # every kind was injected at least once

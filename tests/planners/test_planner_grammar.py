@@ -39,7 +39,8 @@ def test_catalog_declares_acts_turns_and_slots() -> None:
         "close",
     }
     for nt in CATALOG.values():
-        assert nt.system_acts and nt.user_acts and 1 <= nt.min_turns <= nt.max_turns
+        assert nt.system_acts and 1 <= nt.min_turns <= nt.max_turns
+        assert nt.user_acts or nt.name == "recommend_target"  # the user's reaction opens the next node
     assert {p.rule for p in CATALOG["recommend_target"].preconditions} >= {"elicit_before_recommend"}
     assert CATALOG["recommend_alternative"].slots == ("negative",)
 
@@ -228,11 +229,59 @@ def test_continuations_avoid_states_and_types() -> None:
     assert info.value.rule == "not_a_prefix"
 
 
-KNOWN_RULES = PRECONDITION_RULES | {"acyclic", "one_start", "one_end", "end_is_close", "path_limit"}
+def speakers_of(g: Grammar, path: tuple[str, ...], turns: list[int]) -> list[str]:
+    """Who speaks, turn by turn, when each state of ``path`` takes the given number of exchanges."""
+    return [who for state, n in zip(path, turns, strict=True)
+            for _ in range(n) for who in g.types[state].speakers]
+
+
+def test_no_speaker_talks_twice_in_a_row_on_any_path_of_the_default_grammar() -> None:
+    g = default_grammar()
+    for path in g.paths:
+        for turns in ([g.turn_range(s)[0] for s in path], [g.turn_range(s)[1] for s in path]):
+            said = speakers_of(g, path, turns)
+            assert all(a != b for a, b in pairwise(said)), (path, said)
+            assert said[0] == "system"  # the paired COMPUTER / HUMAN layout starts with the computer
+
+
+def test_a_grammar_where_a_side_would_speak_twice_is_refused() -> None:
+    collide = small(
+        {
+            "g": ("greet", ["e"]),
+            "e": ("elicit", ["t"]),
+            "t": ("recommend_target", ["i"]),
+            "i": ("inquire_item", ["q"]),
+            "q": ("clarify", ["a"]),  # the system answered the inquiry and would speak again
+            "a": ("accept", ["c"]),
+            "c": ("close", []),
+        }
+    )
+    with pytest.raises(GrammarError) as info:
+        Grammar.from_spec(collide)
+    assert info.value.rule == "turns_alternate" and info.value.path == ("i", "q")
+
+
+def test_an_open_concern_must_be_settled_before_accept() -> None:
+    g = default_grammar()
+    path = ("greet", "elicit", "recommend_target", "inquire_item", "accept", "close")
+    g.check_path(path)
+    with pytest.raises(PathError) as info:
+        g.check_path(path, [False, False, False, True, False, False])
+    assert info.value.rule == "no_accept_over_open_concern"
+    longer = ("greet", "elicit", "recommend_target", "inquire_item", "inquire_item_2", "accept", "close")
+    g.check_path(longer, [False, False, False, True, False, False, False])
+    with pytest.raises(PathError):
+        g.check_path(longer, [False, False, False, True, True, False, False])
+
+
+KNOWN_RULES = PRECONDITION_RULES | {"acyclic", "one_start", "one_end", "end_is_close", "path_limit",
+                                    "turns_alternate"}
+N_STATES = len(default_grammar().types)
+STATE_INDEX = st.integers(0, N_STATES - 1)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), min_size=1, max_size=4))
+@given(st.lists(st.tuples(STATE_INDEX, STATE_INDEX), min_size=1, max_size=4))
 def test_random_edge_additions_are_accepted_only_when_every_path_is_valid(
     edges: list[tuple[int, int]],
 ) -> None:
@@ -255,6 +304,8 @@ def test_random_edge_additions_are_accepted_only_when_every_path_is_valid(
         return
     for p in g.paths:
         g.check_path(p)
+        said = speakers_of(g, p, [g.turn_range(x)[1] for x in p])
+        assert all(a != b for a, b in pairwise(said))
     assert set(g.paths) == {tuple(p) for p in nx.all_simple_paths(g.graph, g.start, g.end)}
 
 

@@ -218,7 +218,9 @@ async def test_prompt_holds_the_grammar_and_only_grounded_facts() -> None:
     assert "elicit (the user reveals preferences) before any recommendation" in system
     assert {a["id"] for a in facts["user aspects"]} == {0, 1, 2, 3, 4}
     assert [n["item"] for n in facts["usable negatives"]] == ["N0", "N1"]
-    assert facts["target justifiable aspects"] == [0, 1, 3]
+    assert facts["target justifiable aspects"] == [0, 1]  # buyers pan the target's 3
+    assert facts["target aspects to ask about"] == [
+        {"id": 0, "answer": "well"}, {"id": 1, "answer": "well"}, {"id": 3, "answer": "badly"}]
     assert client.calls[0]["json_output"] is None  # the model does not declare JSON mode
 
 

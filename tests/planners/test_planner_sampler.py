@@ -111,7 +111,7 @@ def test_shortest_path_always_remains_without_usable_negatives() -> None:
     for p in plans:
         assert not any(n.type == "recommend_alternative" for n in p.nodes)
         assert {s.item for s in p.skipped_negatives} == {"N0", "N1"}
-        assert all("community sentiment" in s.reason for s in p.skipped_negatives)
+        assert all("other buyers' mentions" in s.reason for s in p.skipped_negatives)
     assert len({p.path for p in plans}) > 3
 
 
@@ -262,12 +262,12 @@ class _Source:
     def aspects(self) -> list:
         return list(self.ctx.aspects.values())
 
-    def user_profile(self, user: str, at: object) -> object:
-        self.calls.append((user, at))
+    def user_profile(self, user: str, at: object, *, category: str | None = None) -> object:
+        self.calls.append((user, at, category))
         return self.ctx.user
 
-    def item_profile(self, item: str, at: object) -> object:
-        self.calls.append((item, at))
+    def item_profile(self, item: str, at: object, *, exclude_user: str | None = None) -> object:
+        self.calls.append((item, at, exclude_user))
         return self.ctx.target if item == "T" else self.ctx.negative(item)
 
 
@@ -276,7 +276,11 @@ def test_context_from_source_asks_for_profiles_at_the_target_time() -> None:
     src = _Source(ctx)
     built = PlanContext.from_source(ctx.seed, src, persona="picky")
     assert built.persona == "picky" and built.negatives == ctx.negatives
-    assert {at for _, at in src.calls} == {ctx.seed.target.timestamp}
+    assert {at for _, at, _ in src.calls} == {ctx.seed.target.timestamp}
+    # Items as other buyers see them; the user's quotes from reviews of the target's category.
+    assert sorted(src.calls, key=str) == sorted([
+        ("T", ctx.seed.target.timestamp, "u1"), ("N0", ctx.seed.target.timestamp, "u1"),
+        ("N1", ctx.seed.target.timestamp, "u1"), ("u1", ctx.seed.target.timestamp, "headphones")], key=str)
 
 
 def test_check_plan_rejects_tampered_plans() -> None:

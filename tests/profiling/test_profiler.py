@@ -31,9 +31,13 @@ Review = tuple[str, str, float, float, list[tuple[int, float]]]
 
 
 def build(
-    reviews: list[Review], settings_: ProfileSettings | None = None, aspects: list[Aspect] = ASPECTS
+    reviews: list[Review], settings_: ProfileSettings | None = None, aspects: list[Aspect] = ASPECTS,
+    categories: dict[str, str] | None = None,
 ) -> TemporalProfiler:
-    """A profiler over these reviews; each sentence's aspect and sentiment are the ones given."""
+    """A profiler over these reviews; each sentence's aspect and sentiment are the ones given.
+
+    Items are headphones unless ``categories`` names another (most specific) category for them.
+    """
     facts_by_text: dict[str, tuple[int, float]] = {}
     interactions = []
     for n, (user, item, day, rating, sentences) in enumerate(reviews):
@@ -48,7 +52,7 @@ def build(
             )
         )
     items = [
-        Item(id=i, title=f"Title {i}", categories=("audio", "headphones"))
+        Item(id=i, title=f"Title {i}", categories=("audio", (categories or {}).get(i, "headphones")))
         for i in sorted({r[1] for r in reviews})
     ]
     corpus = Corpus.from_interactions(items, interactions, source="test")
@@ -171,6 +175,69 @@ def test_trend_is_the_count_weighted_slope_per_bucket() -> None:
     assert prof.trend("up", 1) == pytest.approx(0.1, abs=1e-6)
     # One bucket of data gives no slope.
     assert prof.item_profile("up", day(10)).aspect(1).trend == 0.0
+
+
+def test_community_views_count_signs_and_claim_a_stance_only_when_the_interval_allows() -> None:
+    # Item "five": 5 buyers praise aspect 0; "four": 4 praise, 1 complains; "pans": 5 complain; one
+    # neutral mention counts as a mention, not as a vote.
+    reviews: list[Review] = [(f"p{k}", "five", k, 5, [(0, 0.8)]) for k in range(5)]
+    reviews += [(f"q{k}", "four", k, 4, [(0, 0.7 if k < 4 else -0.6)]) for k in range(5)]
+    reviews += [(f"r{k}", "pans", k, 1, [(0, -0.9), (1, 0.05)]) for k in range(5)]
+    prof = build(reviews)
+    five, four, pans = (prof.item_profile(i, day(30)).aspect(0) for i in ("five", "four", "pans"))
+    assert (five.mentions, five.positive, five.negative, five.stance) == (5, 5, 0, "positive")
+    assert five.share_low == pytest.approx(0.05 ** (1 / 6), abs=1e-6)  # Beta(6, 1): 5% quantile
+    assert (four.positive, four.negative, four.stance) == (4, 1, "mixed")
+    assert (pans.negative, pans.stance) == (5, "negative")
+    neutral = prof.item_profile("pans", day(30)).aspect(1)
+    assert (neutral.mentions, neutral.positive, neutral.negative, neutral.stance) == (5, 0, 0, "mixed")
+    # Quotes agree with the stance; a mixed view has none. Every sentence is listed, latest first.
+    assert five.evidence and all(prof.facts.sentiment[i] > 0 for i in five.evidence_ids)
+    assert all(prof.facts.sentiment[i] < 0 for i in pans.evidence_ids) and pans.evidence_ids
+    assert four.evidence == () and four.evidence_ids == ()
+    assert [prof.facts.texts[i][:9] for i in five.sentence_ids] == [f"Review {k} " for k in (4, 3, 2, 1, 0)]
+    capped = build(reviews, ProfileSettings(provenance_ids=2)).item_profile("five", day(30)).aspect(0)
+    assert capped.mentions == 5 and capped.sentence_ids == five.sentence_ids[:2]
+
+
+def test_other_buyers_view_leaves_the_users_own_reviews_out() -> None:
+    reviews: list[Review] = [("me", "x", 0, 1, [(0, -0.9)]), ("you", "x", 1, 5, [(0, 0.9)])]
+    prof = build(reviews)
+    assert prof.item_profile("x", day(5)).aspect(0).mentions == 2
+    others = prof.item_profile("x", day(5), exclude_user="me").aspect(0)
+    assert (others.mentions, others.positive, others.negative) == (1, 1, 0)
+    assert prof.item_profile("x", day(5), exclude_user="stranger") == prof.item_profile("x", day(5))
+    assert prof.item_profile("x", day(5), exclude_user="you").aspect(1) is None
+
+
+def test_a_trend_counts_its_mentions_on_each_side_of_the_time_cut() -> None:
+    # Quarters 0..3 (the trend window of 4): 3, 0, 1, 2 mentions; the cut leaves the last two after it.
+    reviews: list[Review] = [
+        (f"u{q}{k}", "x", 91.3 * q + k, 4, [(0, 0.5)]) for q, n in enumerate((3, 0, 1, 2)) for k in range(n)
+    ]
+    s = build(reviews, ProfileSettings(trend_buckets=4)).item_profile("x", day(91.3 * 3 + 10)).aspect(0)
+    assert (s.trend_before, s.trend_after) == (3, 3)
+    young = build(reviews, ProfileSettings(trend_buckets=4)).item_profile("x", day(20)).aspect(0)
+    assert (young.trend_before, young.trend_after) == (0, 3)
+
+
+def test_preferences_count_complaints_and_quote_only_agreeing_sentences_of_the_category() -> None:
+    reviews: list[Review] = [
+        ("u", "cream", 0, 1, [(0, -0.9)]),  # a complaint about aspect 0, on a face cream
+        ("u", "shoe", 5, 2, [(0, -0.7), (1, 0.6)]),
+        ("u", "shoe2", 9, 4, [(0, 0.4)]),  # a kind word on aspect 0: not a quote for a complainer
+    ]
+    prof = build(reviews, categories={"cream": "skincare"})
+    p = prof.user_profile("u", day(20)).preference(0)
+    assert p is not None and p.weight < 0
+    assert (p.count, p.positive, p.negative) == (3, 1, 2)
+    assert p.complaint_items == ("shoe", "cream") and len(p.complaint_ids) == 2
+    assert len(p.sentence_ids) == 3
+    assert [prof.facts.texts[i][:9] for i in p.evidence_ids] == ["Review 1 ", "Review 0 "]
+    shoes = prof.user_profile("u", day(20), category="headphones").preference(0)
+    assert [prof.facts.texts[i][:9] for i in shoes.evidence_ids] == ["Review 1 "]
+    assert shoes.sentence_ids == p.sentence_ids  # the preference itself still rests on every sentence
+    assert prof.user_profile("u", day(20), category="tents").preference(0).evidence == ()
 
 
 def test_buckets_are_calendar_periods() -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from profiling.clause_polarity import PolarityError, PolarityModel, fit_polarity, sentence_words
-from profiling.clauses import clause_spans, marked_words
+from profiling.clauses import OFF_THE_MARK, clause_spans, marked_words
 from profiling.labelled_eval import LabelledSentence, load_labelled, score_labelled
 from profiling.mentions import CUE, DERIVED, TERM, AspectLexicon, find_mentions
 from profiling.tagging import TAGGER_NAME, tag_texts
@@ -115,6 +115,19 @@ def test_mentions_read_terms_derived_words_and_cues_per_clause() -> None:
     assert got[5] == [(1, DERIVED, "fits")]
     # A sentence's primary aspect is its first mention: terms and derived words before cues.
     assert m.primary(len(texts)).tolist() == [0, -1, -1, 5, 3, 1]
+
+
+def test_excess_and_off_sizes_are_complaints_whatever_the_stars() -> None:
+    texts, ratings = _rated_sentences()
+    model = fit_polarity(tag_texts(texts), texts, ratings, source="test")
+    for text, complaint in (("It runs large.", True), ("The sleeves are way too long.", True),
+                            ("It ran a bit small.", True), ("It is not too long.", False),
+                            ("It runs true to size.", False), ("Too cute!", False)):
+        forms, tags, lemmas = words_of(text)
+        words = sentence_words(forms, tags, lemmas)
+        assert (OFF_THE_MARK in words) is complaint, text
+        if complaint:
+            assert model.score(words, text) <= -0.4
 
 
 def test_a_weak_clause_takes_its_sentence_polarity() -> None:

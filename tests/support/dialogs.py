@@ -46,7 +46,8 @@ def check_stream(sink: MemorySink, result: DialogResult) -> None:
     node_scoped = (TurnRecorded, TurnsSuperseded, LLMCallRecorded, VerdictRecorded, NodeAttemptEnded)
     assert all(e.plan_hash in plans for e in events if isinstance(e, node_scoped))
     superseded = {(e.node_index, e.attempt) for e in sink.of(TurnsSuperseded)}
-    failed = {(e.node_index, e.attempt) for e in ended if not e.passed}
+    # A failed attempt with no turn (its first answer refused) has nothing to supersede.
+    failed = {(e.node_index, e.attempt) for e in ended if not e.passed and e.n_turns}
     if result.status == "failed_backend":  # the attempt cut short by the backend is superseded too
         assert failed <= superseded <= failed | {(started[-1].node_index, started[-1].attempt)}
     else:

@@ -130,6 +130,8 @@ async def play_plan(plan: DialogPlan, ctx: PlanContext, user: DialogAgent, syste
     turns: list[Turn] = []
     for node in plan.nodes:
         order = (system, user) if node.opener == "system" else (user, system)
+        # As the executor plays it: a side without an act in the node stays silent.
+        order = tuple(a for a in order if (node.user_acts if a.role == "user" else node.system_acts))
         for exchange in range(node.min_turns):
             for agent in order:
                 req = NodeRequest(plan=plan, context=ctx, node=node, attempt=attempt, exchange=exchange,

@@ -44,7 +44,9 @@ FAULT_KINDS: tuple[FaultKind, ...] = ("status", "hang", "reset", "truncate", "em
 class Fault:
     """One injected failure.
 
-    - ``status``: an error answer (``status`` code, ``headers`` such as Retry-After, a JSON error body);
+    - ``status``: an error answer (``status`` code, ``headers`` such as Retry-After, a JSON error body;
+      with ``echo_headers`` the body repeats the request's headers, Authorization included, as some
+      proxies and gateways do);
     - ``hang``: no answer for ``seconds``, then the normal one (a client that gives up first is let go);
     - ``reset``: the connection is reset (RST) instead of answering;
     - ``truncate``: half of the JSON body, then the connection closes;
@@ -62,6 +64,8 @@ class Fault:
     role: str = "user"  # wrong_role: the role the message claims
     text: str | None = None  # wrong_role (any answering kind): replaces the answer's text
     size: int = 100_000  # long: characters of the answer
+    echo_headers: bool = False  # status: the error body repeats the request's headers
+    usage: dict[str, int] | None = None  # any answering kind: the usage figure claimed instead of ours
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: tests read ``owner.requests`` instead of stderr."""
 
     def do_GET(self) -> None:
-        if self.path.rstrip("/") != "/v1/models":
+        if self.path.split("?")[0].rstrip("/") != "/v1/models":
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
         self._send_json(200, {"object": "list", "data": [
@@ -202,7 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
         n, fault = self.owner._enter(request)
         self._in_flight = True
         try:
-            self._answer(n, body, fault)
+            self._answer(n, body, fault, request.headers)
         finally:
             self._done()
 
@@ -256,8 +260,9 @@ class _Handler(BaseHTTPRequestHandler):
             with self.owner._lock:
                 self.owner._hanging.discard(self)
 
-    def _answer(self, n: int, body: dict[str, Any] | None, fault: Fault | None) -> None:
-        if self.path.rstrip("/") != "/v1/chat/completions":
+    def _answer(self, n: int, body: dict[str, Any] | None, fault: Fault | None,
+                headers: dict[str, str]) -> None:
+        if self.path.split("?")[0].rstrip("/") != "/v1/chat/completions":
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
         if body is None or "messages" not in body:
@@ -265,8 +270,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault is not None:
             if fault.kind == "status":
-                self._send_json(fault.status, {"error": {"message": f"injected {fault.status}",
-                                                         "type": "injected"}}, fault.headers)
+                message = f"injected {fault.status}"
+                if fault.echo_headers:
+                    message += f"; request headers: {headers}"
+                self._send_json(fault.status, {"error": {"message": message, "type": "injected"}},
+                                fault.headers)
                 return
             if fault.kind == "hang":
                 if not self._hang(fault.seconds):
@@ -302,6 +310,8 @@ class _Handler(BaseHTTPRequestHandler):
                 text = '{"answer": ' + json.dumps(text)[: max(1, len(text) // 2)]
         usage = {"prompt_tokens": sum(_words(m.get("content")) for m in body["messages"]),
                  "completion_tokens": _words(text)}
+        if fault is not None and fault.usage is not None:
+            usage = dict(fault.usage)
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         model = body.get("model") or self.owner.model
         if body.get("stream"):

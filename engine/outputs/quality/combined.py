@@ -1,4 +1,4 @@
-"""All four groups of quality metrics for a set of dialogs, and for a run and each of its personas."""
+"""All groups of quality metrics for a set of dialogs, and for a run and each of its personas."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from agents.personas import Persona
 from agents.prompts import system_message
 from engine.outputs.quality.cost import cost_metrics, prefix_share, token_counter
 from engine.outputs.quality.diversity import diversity_metrics
+from engine.outputs.quality.evidence import evidence_metrics
 from engine.outputs.quality.fidelity import fidelity_metrics
 from engine.outputs.quality.grounding import groundedness_metrics
 from engine.store import DialogData, RunData
@@ -25,7 +26,7 @@ def quality_metrics(
     counter: TokenCounter,
     memo: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """All four groups for one set of dialogs (groundedness and diversity over the accepted ones).
+    """Every group for one set of dialogs (groundedness, evidence, diversity over the accepted ones).
 
     ``memo`` keeps per-dialog text analysis across calls on overlapping sets (run, then each persona).
     """
@@ -47,6 +48,7 @@ def quality_metrics(
     return {
         "fidelity": fidelity_metrics(dialogs),
         "groundedness": grounded,
+        "evidence": evidence_metrics(accepted),
         "diversity": diversity_metrics(accepted, memo=memo.setdefault("aspects", {})),
         "cost": cost,
     }
@@ -69,6 +71,15 @@ def run_quality(
         "model": run.model,
         "planned": run.n_planned,
         "complete": len(run.dialogs),
+        # What the run did not produce, said as plainly as what it did.
+        "run_status": run.status,
+        "dialogs_by_status": {
+            **{s: sum(d.status == s for d in run.dialogs) for s in ("accepted", "failed_fidelity",
+                                                                    "failed_backend")},
+            "not_ended": max(0, run.n_planned - len(run.dialogs)),
+        },
+        "failed_calls": run.failed_calls,
+        "input": run.input,
         "run": quality_metrics(run.dialogs, calls, turns, system_tokens, counter, memo),
         "per_persona": {},
     }

@@ -97,3 +97,16 @@ def test_judges_join_the_rule_validators_when_configured() -> None:
     names = [v.name for v in default_validators(client)]
     assert names[-2:] == ["executional.llm_judge", "behavioral.llm_judge"]
     assert len(default_validators()) == len(names) - 2
+
+
+async def test_reasons_name_the_role_whose_turn_failed() -> None:
+    judge, client = judge_with(json.dumps({"pass": False, "reasons": [
+        {"role": "user", "reason": "The user praised the price; they dislike it."},
+        {"role": "system", "reason": "The question was not about preferences."},
+        "Too long overall."]}))
+    v = await judge.check(elicit_input("Great price matters to me."))
+    assert not v.passed
+    assert [(f.role, f.judged) for f in v.feedback] == [("user", True), ("system", True), (None, True)]
+    assert v.reasons == ("The user praised the price; they dislike it.", "The question was not about "
+                         "preferences.", "Too long overall.")
+    assert '"role": "user" or "system"' in message_text(client.requests[0][0])

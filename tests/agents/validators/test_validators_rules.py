@@ -55,10 +55,14 @@ def failing(verdicts: list[tuple[int, list[Verdict]]]) -> dict[int, set[str]]:
 def test_public_names() -> None:
     assert sorted(validators_pkg.__all__) == sorted(
         [
+            "RUBRIC",
             "ActsValidator",
             "CatalogOnlyValidator",
+            "DialogScore",
+            "DialogScorer",
             "EarlyRecommendationValidator",
             "JudgeAnswer",
+            "JudgeReason",
             "LLMJudgeValidator",
             "PolarityValidator",
             "RealBehaviourValidator",
@@ -71,6 +75,8 @@ def test_public_names() -> None:
             "default_validators",
             "executional_validators",
             "run_validators",
+            "to_node",
+            "to_role",
         ]
     )
     names = [v.name for v in RULES]
@@ -164,10 +170,7 @@ async def test_sentiment_claims_follow_the_community() -> None:
     good = attempt_input(
         plan,
         "recommend_target",
-        [
-            ("system", "I would recommend the Title T. Reviewers praise its battery life."),
-            ("user", "Okay, the Title T could work."),
-        ],
+        [("system", "I would recommend the Title T. Reviewers praise its battery life.")],
     )
     assert await failed(good) == {}
     bad = await failed(
@@ -179,7 +182,6 @@ async def test_sentiment_claims_follow_the_community() -> None:
                     "system",
                     "I would recommend the Title T, although buyers say its battery life is terrible.",
                 ),
-                ("user", "Okay, I will consider it."),
             ],
         )
     )

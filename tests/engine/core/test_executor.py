@@ -30,7 +30,7 @@ from engine.core.events import (
 )
 from engine.core.executor import DialogExecutor, DialogResult
 from planners.context import PlanContext
-from planners.plan import DialogPlan
+from planners.plan import DialogPlan, NodeBinding
 from tests.support.dialogs import CATALOG, CTX, PLANNER, check_stream
 
 
@@ -56,7 +56,7 @@ class StubAgent:
     async def reply(self, request: NodeRequest) -> AgentReply:
         self.requests.append(request)
         prompt = (f"{self.role} node={request.node.index} attempt={request.attempt} "
-                  f"exchange={request.exchange} feedback={'|'.join(request.feedback)}")
+                  f"exchange={request.exchange} feedback={'|'.join(f.text for f in request.feedback)}")
         result = await self.client.create([UserMessage(content=prompt, source="executor")])
         assert isinstance(result.content, str)
         need = request.node.min_turns if self.done_after is None else self.done_after
@@ -78,6 +78,11 @@ class RuleStub:
         bad = self._fails(data)
         reasons = (f"{self.name}: {data.node.state} attempt {data.attempt} was wrong",) if bad else ()
         return Verdict(validator=self.name, kind=self.kind, passed=not bad, reasons=reasons)
+
+
+def voices(node: NodeBinding) -> int:
+    """Messages per exchange: two, or one where only the opener acts (the target's recommendation)."""
+    return 2 if node.user_acts and node.system_acts else 1
 
 
 def echo(messages: Sequence[LLMMessage]) -> str:
@@ -104,10 +109,10 @@ async def test_a_plan_passing_everywhere_is_accepted_with_events_in_order() -> N
     check_stream(sink, result)
     assert result.status == "accepted" and result.reason is None and not result.rollbacks
     # The agents say done at min_turns, so each node takes exactly min_turns exchanges.
-    assert len(result.turns) == 2 * sum(n.min_turns for n in plan.nodes) == len(client.calls)
+    assert len(result.turns) == sum(voices(n) * n.min_turns for n in plan.nodes) == len(client.calls)
     expected = ["dialog_started"]
     for node in plan.nodes:
-        expected += ["node_attempt_started", *(["llm_call", "turn_recorded"] * 2 * node.min_turns),
+        expected += ["node_attempt_started", *(["llm_call", "turn_recorded"] * voices(node) * node.min_turns),
                      "verdict", "node_attempt_ended"]
     assert sink.kinds() == [*expected, "dialog_ended"]
     for node in plan.nodes:  # the opener speaks first in every exchange
@@ -145,9 +150,10 @@ async def test_agents_never_done_run_to_max_turns_with_the_final_exchange_flagge
     check_stream(sink, result)
     for node in plan.nodes:
         reqs = [r for r in user.requests if r.node.index == node.index]  # type: ignore[attr-defined]
-        assert [r.exchange for r in reqs] == list(range(node.max_turns))
-        assert [r.final_exchange for r in reqs] == [False] * (node.max_turns - 1) + [True]
-    assert len(result.turns) == 2 * sum(n.max_turns for n in plan.nodes)
+        if node.user_acts:
+            assert [r.exchange for r in reqs] == list(range(node.max_turns))
+            assert [r.final_exchange for r in reqs] == [False] * (node.max_turns - 1) + [True]
+    assert len(result.turns) == sum(voices(n) * n.max_turns for n in plan.nodes)
 
 
 async def test_a_failed_attempt_is_superseded_and_retried_with_its_reasons() -> None:
@@ -166,7 +172,8 @@ async def test_a_failed_attempt_is_superseded_and_retried_with_its_reasons() -> 
     starts = {e.attempt: e.feedback for e in sink.of(NodeAttemptStarted) if e.node_index == k}
     assert starts[1] == () and "attempt 1 was wrong" in starts[2][0] and "attempt 2 was wrong" in starts[3][0]
     user_reqs = [r for r in ex.user.requests if r.node.index == k]  # type: ignore[attr-defined]
-    assert [r.feedback for r in user_reqs if r.attempt == 2] == [starts[2]] * (len(user_reqs) // 3)
+    assert [tuple(f.text for f in r.feedback) for r in user_reqs if r.attempt == 2] == [starts[2]] * (
+        len(user_reqs) // 3)
     # Validators of the retry see only the accepted turns before the node, not the superseded ones.
     seen = [d for d in flaky.seen if d.node.index == k]
     assert all(not any(t.superseded for t in d.before) for d in seen)
@@ -239,6 +246,29 @@ async def test_a_failing_model_ends_the_dialog_failed_backend() -> None:
     assert result.status == "failed_backend"
     assert "LLMTimeout" in (result.reason or "") and "node 1" in (result.reason or "")
     assert sink.kinds()[-2:] == ["node_attempt_started", "dialog_ended"]
+
+
+async def test_an_answer_over_the_length_limit_fails_its_attempt_not_the_dialog() -> None:
+    plan = plan_through("elicit")
+
+    # The first answer at node 1 ignores max_tokens (20,000 characters); the retry is short.
+    def handler(messages: Sequence[LLMMessage]) -> str:
+        text = message_text(messages[-1])
+        return "word " * 4000 if "node=1 " in text and "attempt=1 " in text else "fine"
+
+    ex, sink, _ = make(handler=handler)
+    result = await ex.run(plan, CTX)
+    check_stream(sink, result)
+    assert result.status == "accepted"
+    refused = [v for v in sink.of(VerdictRecorded) if v.validator == "executional.model_answer"]
+    assert len(refused) == 1 and not refused[0].passed and refused[0].node_index == 1
+    assert "too long: 20,000 characters (the limit is 4,000)" in refused[0].reasons[0]
+    # The reason went into the retry prompt; the long text reached no turn, and its call is recorded cut.
+    retry = [s for s in sink.of(NodeAttemptStarted) if s.node_index == 1 and s.attempt == 2]
+    assert retry and "too long" in retry[0].feedback[0]
+    assert max(len(t.text) for t in result.all_turns) < 100
+    cut = [c for c in sink.of(LLMCallRecorded) if "refused as too long" in c.response_text]
+    assert len(cut) == 1 and len(cut[0].response_text) < 4100 and cut[0].output_tokens >= 4000
 
 
 class JudgeStub:

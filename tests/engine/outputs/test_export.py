@@ -192,3 +192,45 @@ def test_help_explains_every_option() -> None:
     ):
         assert option in out
     assert "default:" in out
+
+
+def test_every_claim_and_preference_in_the_export_carries_its_provenance(db: Path, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from rich.console import Console
+
+    from engine.config import RunSettings
+    from engine.pipeline.base import load_run_corpus
+    from profiling.corpus import to_millis
+    from profiling.pipeline import load_or_run_profiling
+
+    export_run(read_run(db), tmp_path)
+    settings = RunSettings(world_seed=3, world_items=60, world_users=90, world_reviews=2200, world_aspects=14)
+    corpus = load_run_corpus(settings, Console(quiet=True))
+    res = load_or_run_profiling(corpus, settings.profiling_config())  # the run's own stage 1, from the cache
+    assert res.mentions is not None
+    mentioned = set(zip(res.mentions.sentence.tolist(), res.mentions.aspect.tolist(), strict=True))
+    lines = [x for s in SPLITS for x in _lines(tmp_path / "jsonl" / f"{s}.jsonl")]
+    parquet = {(t["dialog_id"], t["turn_index"]): t["grounding"] for s in SPLITS
+               for t in pq.read_table(tmp_path / "parquet" / "turns" / f"{s}.parquet").to_pylist()}
+    facts = 0
+    for x in lines:
+        seed_ms = to_millis(datetime.fromisoformat(x["recommended_product"]["date"]))
+        user = corpus.user_index(x["user_id"])
+        for k, t in enumerate(x["turns"]):
+            assert parquet[(x["dialog_id"], k)] == t["grounding"]  # the same provenance in both formats
+            for g in t["grounding"]:
+                assert g["kind"] in ("preference", "community", "trend") and g["polarity"] in (-1, 0, 1)
+                for sid in g["sentence_ids"]:
+                    # The sentence exists, is older than the seed, mentions the claimed aspect, and is the
+                    # user's own (a preference) or another buyer's about that item (a community claim).
+                    assert 0 <= sid < len(res.table) and int(res.table.ts[sid]) < seed_ms
+                    assert (sid, g["aspect"]) in mentioned
+                    own = int(res.table.user[sid]) == user
+                    assert own if g["kind"] == "preference" else (
+                        not own and corpus.item_ids[int(res.table.item[sid])] == g["item"])
+                facts += 1
+        for d in x["declines"]:
+            assert d["source"] in ("rated_low", "same_category", "catalog") and d["complaint_ids"]
+    assert facts > 50
+    assert any(x["declines"] for x in lines) and all(x["judge"] is None for x in lines)  # no judge ran

@@ -274,3 +274,33 @@ def test_all_runs_compares_personas_run_by_run(db: Path, tmp_path: Path) -> None
         ("r2", "terse", 4),
     ]
     assert "Runs of this database by persona" in out.read_text()
+
+
+def test_evidence_and_judge_scores_are_reported_per_run_and_persona(
+    db: Path, report: tuple[Path, dict[str, Any]]
+) -> None:
+    from engine.outputs.quality import evidence_metrics
+
+    path, metrics = report
+    run = read_run(db, "r1")
+    accepted = [d for d in run.dialogs if d.status == "accepted"]
+    declines = [x for d in accepted for x in d.record["declines"]]
+    ev = metrics["run"]["evidence"]
+    assert ev["declines"] == len(declines) and ev["claims_below_min_mentions"] == 0
+    assert ev["declines_own_low_rating"] == sum(x["source"] == "rated_low" for x in declines)
+    assert ev["community_claims"] > 0 and ev["claims_fewest_mentions"] >= 5
+    # No judge ran: no score anywhere, and none made up.
+    assert (ev["judge_scored"], ev["judge_not_run"], ev["judge_naturalness"]) == (0, len(accepted), None)
+    assert all(m["evidence"]["judge_faithfulness"] is None for m in metrics["per_persona"].values())
+    page = path.read_text(encoding="utf-8")
+    assert "judge: naturalness" in page and "share declines own low rating" in page
+    # With a judge: means over the scored dialogs; an unreadable answer counts, but as no number.
+    scores = [{"naturalness": 4, "faithfulness": 5, "rationale": "", "judge": "j", "error": None},
+              {"naturalness": 2, "faithfulness": 3, "rationale": "", "judge": "j", "error": None},
+              {"naturalness": None, "faithfulness": None, "rationale": "", "judge": "j",
+               "error": "judge output unreadable: x"}]
+    for d, s in zip(accepted, scores, strict=False):
+        d.record["judge"] = s
+    judged = evidence_metrics(accepted[:3])
+    assert (judged["judge_scored"], judged["judge_unreadable"]) == (2, 1)
+    assert (judged["judge_naturalness"], judged["judge_faithfulness"]) == (3.0, 4.0)

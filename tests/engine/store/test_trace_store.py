@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -202,3 +203,26 @@ def test_a_failed_write_stops_the_writer_and_is_raised_not_lost(tmp_path: Path,
 
     with pytest.raises(TraceStoreError, match="turns"):
         anyio.run(go)
+
+
+def test_a_foreign_file_is_refused_without_a_byte_written(tmp_path: Path) -> None:
+    foreign = tmp_path / "app.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+    con.execute("INSERT INTO users VALUES (1, 'ada')")
+    con.commit()
+    con.close()
+    text = tmp_path / "notes.db"
+    text.write_text("these are my notes, not a database\n" * 100)
+
+    async def open_it(path: Path) -> None:
+        async with TraceStore.open(path):
+            pass
+
+    for path, words in ((foreign, "another program (tables users)"), (text, "not a SQLite database")):
+        before = path.read_bytes()
+        with pytest.raises(TraceStoreError, match=re.escape(words)) as info:
+            anyio.run(open_it, path)
+        assert "left unchanged" in str(info.value)
+        assert path.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db", "notes.db"]  # no -wal, no -shm
