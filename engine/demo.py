@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     console.rule("demo")
     for line in lines:
-        console.print(line, highlight=False, markup=False)
+        console.print(line, highlight=False, markup=False, soft_wrap=True)  # paths stay whole
     return 0
 
 
