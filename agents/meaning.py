@@ -3,7 +3,8 @@
 A rewrite keeps the draft's meaning when (each rule gives a reason written for the trace when broken):
 
 1. it is a rewrite: not empty, not the draft unchanged (a copy is no polish), not much longer than
-   the draft (a small model that rambles adds claims);
+   the draft (a small model that rambles adds claims), said rather than reported (no "the shop
+   assistant says: ..." left of the prompt's frame, no unmatched quote);
 2. it names every item the draft names, and no product the draft does not (catalog titles, the
    plan's items, and product-like names, as the validators find them);
 3. it names every aspect the draft names, and no aspect the draft does not, each taking the draft's
@@ -54,6 +55,11 @@ MEANING_THRESHOLD = 0.80
 Similarity = Callable[[str, str], float]
 
 _YOU = re.compile(r"\b(?:you|your|you're|you've|yours)\b", re.I)
+# The prompt's frame left in a rewrite: the turn reported ("the shop assistant says: ...") instead of
+# said. A draft never names the roles nor quotes a whole turn.
+_REPORTED = re.compile(r"\b(?:the\s+)?(?:shop\s+assistant|shopper)\b"
+                       r"|\b(?:says|said|asks|asking|replies|responds)\s*:"
+                       r'|^[^"]*"[^"]*$', re.I)
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,8 @@ class MeaningCheck:
         if normalise_tokens(text) == normalise_tokens(draft):
             return ["the rewrite is the draft unchanged"]
         out: list[str] = []
+        if _REPORTED.search(text) and not _REPORTED.search(draft):
+            out.append("the rewrite reports the turn (the prompt's frame) instead of saying it")
         n_draft, n_new = len(draft.split()), len(text.split())
         if n_new > self.max_growth * n_draft + 6:
             out.append(f"the rewrite is much longer than the draft ({n_new} words for {n_draft})")

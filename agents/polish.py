@@ -44,8 +44,8 @@ _SYSTEM = ("You're an AI assistant for text re-writing. Rewrite the input text t
 _CONTEXT = ' It replies to: "{text}"'
 _SPEAKER = {"user": "The shopper", "system": "The shop assistant"}
 # What a model may put before the rewrite, echoing the frame ("The shop assistant responds: ...").
-_FRAME = re.compile(r'^\s*(?:the\s+)?(?:shop\s+assistant|shopper|assistant|customer)'
-                    r'(?:\s+(?:says|said|responds|replies|asks|answers|is\s+saying|writes))?'
+_FRAME = re.compile(r'^\s*(?:the\s+)?(?:shop\s+assistant|shopper|assistant|customer|owner|buyer)'
+                    r'(?:\s+(?:says|said|responds|replies|asks|answers|writes|is\s+(?:saying|asking|replying)))?'
                     r'\s*(?::\s*"?|,?\s*")', re.I)
 # A low temperature keeps SmolLM2's rewrite close to its draft (0.3: about twice the rewrites kept
 # at 0.7, measured on 40 sample-world turns).

@@ -161,6 +161,9 @@ class RunSettings(BaseModel):
     directive: Literal["auto", "on", "off"] = _opt(
         "auto", "put the machine-readable turn directive in the prompts (auto: only for the scripted "
         "backend; 'on' lets a test server answer with the scripted realizer)", "model", kept=True)
+    threads: int | None = _opt(
+        None, "local only: CPU threads llama.cpp computes with (default: its own, half the cores; more "
+        "threads than free cores slows it down badly)", "model", ge=1)
     price_input: float = _opt(0.0, "USD per 1M input tokens (for costs)", "model", ge=0)
     price_output: float = _opt(0.0, "USD per 1M output tokens (for costs)", "model", ge=0)
     max_tokens: int = _opt(256, "upper bound on tokens per model call (prompts ask for at most 80 words, "
@@ -309,6 +312,8 @@ class RunSettings(BaseModel):
             return BackendConfig(**{**fields, "kind": "scripted"})  # type: ignore[arg-type]
         if self.model:
             fields["model"] = self.model
+        if self.backend == "local" and self.threads is not None:
+            fields["n_threads"] = self.threads
         if self.backend == "openai":
             if not self.model:
                 raise SettingsError("--backend openai needs --model NAME")

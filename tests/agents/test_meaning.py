@@ -43,6 +43,10 @@ RULES = MeaningCheck(None)  # rules only; the similarity is tested apart
     ("I'll take the Tavish P30 Trail Shoe.", "The Tavish P30 Trail Shoe is a nice shoe.", "user",
      "an acceptance"),
     ("That sounds interesting.", "I'll take it, it sounds interesting.", "user", "rewrite is an acceptance"),
+    ("What matters most to you in shoes?", 'The shop assistant is asking: "What matters most to you?',
+     "system", "reports the turn"),
+    ("What do owners say about the fit?", 'The owner says: "What do owners say about its fit?', "user",
+     "reports the turn"),
     ("Poor fit annoys me.", "Poor fit annoys me a lot, and I have many many other thoughts about shoes that "
      "I would like to share with you today.", "user", "much longer"),
 ])

@@ -93,6 +93,7 @@ def test_the_prompt_frames_the_draft_and_can_show_context() -> None:
 @pytest.mark.parametrize(("answer", "text"), [
     ('The shop assistant responds: "Hello there!', "Hello there!"),
     ('The shopper says: "I want it."', "I want it."),
+    ('The shop assistant is asking: "Is there anything else you want?', "Is there anything else you want?"),
     ("I like it.\n", "I like it."),
     ("The shopper thanks the assistant for the help.", "The shopper thanks the assistant for the help."),
 ])
