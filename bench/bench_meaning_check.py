@@ -76,6 +76,7 @@ def rates(judged: list[tuple[str, list[str], float]], threshold: float) -> tuple
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sweep", type=float, nargs=3, default=(0.5, 0.95, 0.05), metavar=("FROM", "TO", "STEP"))
+    p.add_argument("--show", action="store_true", help="print each rewrite the shipped check gets wrong")
     args = p.parse_args(argv)
     rows = load_labelled()
     check = MeaningCheck(encoder_similarity(get_encoder("fast", cache=False).encode))
@@ -100,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:
                                                   or "none"))
     passed = Counter(lab for lab, rs, s in judged if not rs and s >= MEANING_THRESHOLD)
     print(f"accepted by the shipped check: {dict(passed)}")
+    if args.show:
+        for row, (lab, rs, s) in zip(rows, judged, strict=True):
+            accepted = not rs and s >= MEANING_THRESHOLD
+            if (lab == "drifts" and accepted) or (lab == "keeps" and not accepted):
+                verdict = "; ".join(rs) or ("accepted" if accepted else "similarity below the threshold")
+                print(f"{row['id']} labelled {lab}, similarity {s:.2f}: {verdict}\n"
+                      f"  draft:   {row['draft']}\n  rewrite: {row['rewrite']}")
     return 0
 
 

@@ -47,6 +47,17 @@ RULES = MeaningCheck(None)  # rules only; the similarity is tested apart
      "system", "reports the turn"),
     ("What do owners say about the fit?", 'The owner says: "What do owners say about its fit?', "user",
      "reports the turn"),
+    ("14 of the 16 buyers praise its fit.", "Many buyers praise its fit.", "system", "changes the counts"),
+    ("Most of the nine buyers praise its fit.", "All 90 buyers praise its fit.", "system",
+     "changes the counts"),
+    ("I check the fit first.", "You check the fit first.", "user", "no longer speaks as 'I'"),
+    ("I would recommend the Tavish P30 Trail Shoe.", "I would recommend the Tavish P30 Trial Shoe.", "system",
+     "spells 'Tavish P30 Trail Shoe' differently"),
+    ("Great fit is a must for me.", "Great fit is a must for my holiday trip to sunny Spain.", "user",
+     "adds words the draft does not say"),
+    ("Great, the Tavish P30 Trail Shoe is yours!", "Great, the Tavish P30 Trail Shoe is lovely!", "system",
+     "is a confirmation"),
+    ("I love great fit, so how is its fit?", "So how is its fit?", "user", "no longer takes a side on 'fit'"),
     ("Poor fit annoys me.", "Poor fit annoys me a lot, and I have many many other thoughts about shoes that "
      "I would like to share with you today.", "user", "much longer"),
 ])
@@ -61,6 +72,10 @@ def test_a_faithful_rewrite_passes_every_rule() -> None:
                          ref()) == []
     assert RULES.reasons("I would recommend the Tavish P30 Trail Shoe. Buyers praise its fit.",
                          "I'd suggest the Tavish P30. Buyers love its fit.", ref("system")) == []
+    # A shortened title, the same counts, the speaker still "I", a word or two of its own.
+    assert RULES.reasons("Great, I have noted the Tavish P30 Trail Shoe for you. 14 of the 16 buyers love "
+                         "its fit.", "Great, I've noted the Tavish P30 for you! 14 of the 16 buyers adore "
+                         "its fit.", ref("system")) == []
 
 
 def test_the_similarity_threshold_refuses_distant_rewrites() -> None:
