@@ -14,6 +14,7 @@ Two backends:
 
 Run from the repository root, under the heavy lock (SmolLM2 takes the machine's cores):
     flock /work/.heavy.lock .venv/bin/python bench/bench_realize_modes.py [--backend local] [--dialogs 10]
+        [--threads N]
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def run_mode(mode: str, args: argparse.Namespace, tmp: Path, port: int | None) -
     cmd = [sys.executable, "-m", "engine.run", "--realize", mode, "--dialogs", str(args.dialogs),
            "--seed", str(args.seed), "--db", str(tmp / f"{mode}.db"), "--out", str(out), "--quiet",
            "--backend", args.backend]
+    if args.threads is not None and args.backend == "local":
+        cmd += ["--threads", str(args.threads)]
     if port is not None:
         cmd += ["--base-url", f"http://127.0.0.1:{port}/v1", "--model", "test-model"]
         if mode == "free":
@@ -75,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backend", choices=("local", "openai"), default="local")
     p.add_argument("--dialogs", type=int, default=10, help="dialogs per mode (default 10)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="local: llama.cpp threads (--threads of a run)")
     args = p.parse_args(argv)
     print(load_note())
     proc, port = start_server() if args.backend == "openai" else (None, None)
@@ -86,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             assert proc.stdin is not None
             proc.stdin.close()
             proc.wait(timeout=30)
-    print(f"backend {args.backend}, {args.dialogs} sample-world dialogs per mode, seed {args.seed}")
+    threads = f", {args.threads} llama.cpp threads" if args.threads and args.backend == "local" else ""
+    print(f"backend {args.backend}, {args.dialogs} sample-world dialogs per mode, seed {args.seed}{threads}")
     rows = [
         ("dialogs accepted", lambda s: f"{s['accepted']}/{s['planned']}"),
         ("turns realized by the model", _model_share),
