@@ -10,11 +10,12 @@ draft, and the outcome says so: ``realizer`` is ``"model"`` or ``"draft"``, with
 reasons, so a kept draft is always labelled and counted, never silent.
 
 The prompt follows the rewriting prompts SmolLM2 was tuned on ("You're an AI assistant for text
-re-writing ..."), with the draft framed as reported speech (``The shopper says: "..."``): measured on
-SmolLM2-135M (BENCHMARKS.md, "Polish"), a bare draft is answered as a chat message far more often, a
-question most of all, and a low temperature keeps it closer to the draft. The frame is taken off the
-answer. The last ``context`` turns of the transcript can go into the system message; for SmolLM2 they
-halve the rewrites that keep their meaning (it comments on them), so the run's default shows none.
+re-writing ..."), with the draft framed as reported speech (``The shopper says: "..."``): tried by hand
+on SmolLM2-135M while building this mode (not benchmarked), a bare draft is answered as a chat message
+far more often, a question most of all. The frame is taken off the answer (a rewrite that still reports
+the turn is refused by the meaning check). The last ``context`` turns of the transcript can go into the
+system message; tried the same way, SmolLM2 then comments on them instead of rewriting, so the run's
+default shows none.
 Generation stops at a line break and is capped a little above the draft's length: a rewrite is one
 message, and a model that runs on past it is drifting.
 """
@@ -47,8 +48,8 @@ _SPEAKER = {"user": "The shopper", "system": "The shop assistant"}
 _FRAME = re.compile(r'^\s*(?:the\s+)?(?:shop\s+assistant|shopper|assistant|customer|owner|buyer)'
                     r'(?:\s+(?:says|said|responds|replies|asks|answers|writes|is\s+(?:saying|asking|replying)))?'
                     r'\s*(?::\s*"?|,?\s*")', re.I)
-# A low temperature keeps SmolLM2's rewrite close to its draft (0.3: about twice the rewrites kept
-# at 0.7, measured on 40 sample-world turns).
+# A low temperature keeps SmolLM2's rewrite close to its draft: of the 240 hand-labelled rewrites
+# (tests/data/polish_labels.md), 27 of 120 at 0.3 keep the meaning, 17 of 120 at 0.7.
 POLISH_TEMPERATURE = 0.3
 
 

@@ -109,8 +109,8 @@ class RunSettings(BaseModel):
     polish_tries: int = _opt(2, "polish: rewrites asked for per turn before it keeps its draft", "generation",
                              kept=True)
     polish_context: int = _opt(
-        0, "polish: turns of the transcript shown to the model as context (0: none; SmolLM2 keeps the "
-        "meaning of half as many rewrites with one, see BENCHMARKS.md)", "generation", kept=True)
+        0, "polish: turns of the transcript shown to the model as context (0: none; SmolLM2 tends to "
+        "comment on them instead of rewriting)", "generation", kept=True)
     encoder: Literal["fast", "minilm"] = _opt(
         "fast", "stage-1 sentence encoder (fast = model2vec distilled from MiniLM)", "generation", kept=True)
     seed: int = _opt(0, "run seed: seeds picked, plans, sampling, jitter", "generation", kept=True)
