@@ -149,7 +149,7 @@ USER_BANKS: Bank = {
             "(matters|counts) a lot to me.",
             "(Not for me, I think|That one is not for me|That is not for me). {Reason}[, and (you know|remember) {name} "
             "matters to me].",
-            "(You know|As I said), {name} matters to me, and {reason}, so (I'll pass|no, thank you|I'll skip it).",
+            "(You know|As I said), {name} matters to me, and {reason}, so (I'll pass|I'll skip it).",
             "(I'll pass|I'll skip that one)[, thanks]. {Reason}.",
         ),
         "terse": ("No, thanks: {reason}.", "(I'll pass|Not that one); {reason}."),
