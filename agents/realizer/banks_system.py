@@ -118,8 +118,10 @@ SYSTEM_BANKS: Bank = {
                          "You are going to (love|like) the {title}!"),
     },
     "target.after_decline": {
-        "*": ("(Since|As) the {declined} did not (work out|suit you),", "(Unlike|Compared with) the {declined},",
-              "After the {declined},", "(Setting|Leaving) the {declined} aside,"),
+        # No verdict on the declined item ("did not suit you"): the validators read it as a claim about
+        # that item's aspects, which its reviews may not back.
+        "*": ("(Unlike|Compared with) the {declined},", "After the {declined},",
+              "(Setting|Leaving) the {declined} aside,", "(Instead of|Rather than) the {declined},"),
     },
     "target.link": {
         "*": (", which you said matters to you", ", just what you asked for", ", (exactly|precisely) what you wanted",
