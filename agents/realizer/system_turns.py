@@ -40,7 +40,9 @@ def _target(w: Writer) -> list[str]:
     # The recommendation itself names the item in full: a dataset reader finds it by its title.
     offer = w.say("target.offer", title=t.title)
     first = t.justifications[0] if t.justifications else None
-    if first is not None and first.basis == "user_and_community" and w.chance(0.25):
+    # "Since you care about X, my top pick is ..." says the item is good at X: only when buyers say so.
+    if (first is not None and first.basis == "user_and_community" and w.stance(first.community) == "positive"
+            and w.chance(0.25)):
         reason = f"{w.one(('Since', 'As', 'Because'))} you {w.one(('care about', 'mentioned', 'brought up'))}"
         offer = f"{reason} {w.refer(first.community.name)}, {lower_first(offer)}"
     elif d.declined_before and w.chance(0.4):
