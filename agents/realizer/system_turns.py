@@ -39,13 +39,9 @@ def _target(w: Writer) -> list[str]:
     assert t is not None
     # The recommendation itself names the item in full: a dataset reader finds it by its title.
     offer = w.say("target.offer", title=t.title)
-    first = t.justifications[0] if t.justifications else None
-    # "Since you care about X, my top pick is ..." says the item is good at X: only when buyers say so.
-    if (first is not None and first.basis == "user_and_community" and w.stance(first.community) == "positive"
-            and w.chance(0.25)):
-        reason = f"{w.one(('Since', 'As', 'Because'))} you {w.one(('care about', 'mentioned', 'brought up'))}"
-        offer = f"{reason} {w.refer(first.community.name)}, {lower_first(offer)}"
-    elif d.declined_before and w.chance(0.4):
+    # No "Since you care about X, my top pick is ..." lead: the validators read it as a claim that the
+    # item is good at X, and resolve an item by brand and model (two catalog items may share them).
+    if d.declined_before and w.chance(0.4):
         after = w.say("target.after_decline", declined=w.item(d.declined_before[-1]))
         offer = f"{after} {lower_first(offer)}"
     out = [offer]
