@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m engine.run
+	$(BIN)/python -m engine.demo
 
 test: $(STAMP)
 	$(BIN)/python -m ruff check .

@@ -17,10 +17,13 @@ from agents.catalog import Catalog
 from planners.context import PlanContext
 from planners.plan import DialogPlan, NodeBinding
 
-__all__ = ["AgentReply", "DialogAgent", "Feedback", "NodeRequest", "Speaker", "Turn", "ValidationInput",
-           "Validator", "Verdict"]
+__all__ = ["AgentReply", "DialogAgent", "Feedback", "NodeRequest", "Realizer", "Speaker", "Turn",
+           "ValidationInput", "Validator", "Verdict"]
 
 Speaker = Literal["user", "system"]
+# Who wrote a turn's text: a model (free generation, or a polish that kept the draft's meaning), the
+# scripted realizer's draft (polish mode, every rewrite refused), or the scripted realizer by choice.
+Realizer = Literal["model", "draft", "scripted"]
 
 
 class Turn(BaseModel):
@@ -36,6 +39,8 @@ class Turn(BaseModel):
     text: str
     superseded: bool = False
     backend: str = Field("", description="what produced the text, e.g. 'scripted' or 'local:SmolLM2-135M'")
+    realizer: Realizer = Field("model", description="model, draft (a polish refused) or scripted")
+    draft: str | None = Field(None, description="polish mode: the scripted draft the text was made from")
     cut_off: bool = Field(False, description="the model stopped at its token limit: the text is incomplete")
 
 

@@ -99,6 +99,11 @@ class Directive(BaseModel):
     category: str = Field(description="what kind of item the user is shopping for")
     binding: NodeBinding = Field(description="the node's slots, evidence scrubbed of names not to say yet")
     revealed_before: tuple[str, ...] = Field((), description="aspect names revealed in earlier nodes")
+    declined_before: tuple[str, ...] = Field(
+        (), description="titles of the alternatives the user declined in earlier nodes, in order")
+    aliases: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="other words for the node's aspects (by aspect name), each naming "
+        "only its own aspect as the validators read text")
     target_on_table: bool = Field(description="the target has been recommended and not displaced since")
     alternative_praise: AspectNote | None = Field(
         None, description="recommend_alternative: what buyers praise the proposed item for, if anything")
@@ -202,6 +207,58 @@ def _category(request: NodeRequest) -> str:
     return " ".join(w if w.isupper() else w.lower() for w in raw.split()) if raw else "products"
 
 
+_ADJECTIVE_ENDINGS = ("able", "ible", "ive", "ful", "ous", "ed")
+
+
+def _alias_ok(phrase: str) -> bool:
+    """A phrase that can stand for its aspect in a sentence: a noun phrase, not a lone adjective
+    ("comfy", "effective") nor a word too short or vague to carry the aspect ("box", "level")."""
+    words = phrase.split()
+    if len(words) > 1:
+        return True
+    w = phrase.lower()
+    if len(w) < 5 or w.endswith(_ADJECTIVE_ENDINGS) or w in _valence():
+        return False
+    return not (w.endswith("y") and not w.endswith(("ity", "ery", "ory")))
+
+
+@lru_cache(maxsize=64)
+def _alias_table(key: tuple[tuple[int, str, tuple[str, ...]], ...]) -> dict[int, tuple[str, ...]]:
+    """Per aspect id of an aspect table (given as (id, name, phrases)), its usable aliases."""
+    from agents.validators.signals import aspect_terms, mentioned_aspects
+
+    aspects = {i: Aspect(id=i, name=name, phrases=phrases) for i, name, phrases in key}
+    table = [aspect_terms(a, aspect_id=i) for i, a in aspects.items()]
+    out: dict[int, tuple[str, ...]] = {}
+    for i, aspect in aspects.items():
+        name = speakable_name(aspect.name).lower()
+        found = [p for p in dict.fromkeys(x.strip() for x in aspect.phrases)
+                 if p and p.lower() != name and _alias_ok(p) and mentioned_aspects(p, table) == [i]]
+        if found:
+            out[i] = tuple(found)
+    return out
+
+
+def _aliases(request: NodeRequest, ids: set[int]) -> dict[str, tuple[str, ...]]:
+    """Other words for the aspects ``ids``: their phrases that, read as the validators read text, name
+    that aspect and no other (so a realizer may vary how it says an aspect without changing which)."""
+    aspects = request.context.aspects
+    table = _alias_table(tuple((i, a.name, tuple(a.phrases)) for i, a in sorted(aspects.items())))
+    return {aspects[i].name: table[i] for i in sorted(ids) if i in table and i in aspects}
+
+
+def _aspect_ids(value: Any) -> set[int]:
+    """The aspect ids a dumped binding refers to (every ``"aspect": <id>`` in it)."""
+    if isinstance(value, dict):
+        found = {value["aspect"]} if isinstance(value.get("aspect"), int) else set()
+        for v in value.values():
+            found |= _aspect_ids(v)
+        return found
+    if isinstance(value, list):
+        return set().union(*(_aspect_ids(v) for v in value)) if value else set()
+    return set()
+
+
 def _praise(binding: NodeBinding) -> AspectNote | None:
     neg = binding.negative
     if neg is None or neg.praise is None:
@@ -232,8 +289,15 @@ def build_directive(
         banned = [normalise_tokens(title), normalise_tokens(request.context.target.item)]
     scrubbed = _scrub(node.model_dump(mode="json"), banned, request.context.aspects)
     binding = NodeBinding.model_validate(scrubbed)
+    praise = _praise(binding) if role == "system" else None
+    ids = _aspect_ids(scrubbed)
+    if praise is not None:
+        ids |= {a.id for a in request.context.aspects.values() if a.name == praise.name}
     revealed: list[str] = []
+    declined: list[str] = []
     for earlier in plan.nodes[: node.index]:
+        if earlier.negative is not None and earlier.negative.title not in declined:
+            declined.append(earlier.negative.title)
         names = [f.name for f in earlier.reveals]
         for slot in (earlier.clarification, earlier.negative, earlier.critique):
             if slot is not None:
@@ -254,8 +318,10 @@ def build_directive(
         category=_category(request),
         binding=binding,
         revealed_before=tuple(revealed),
+        declined_before=tuple(declined),
         target_on_table=on_table,
-        alternative_praise=_praise(binding) if role == "system" else None,
+        aliases=_aliases(request, ids),
+        alternative_praise=praise,
         search=tuple(Hit(item=h.item, title=h.title, score=h.score, aspects=h.aspects) for h in search),
         persona=persona.name,
         knobs=persona.knobs,

@@ -8,7 +8,8 @@ Prints ``port N`` on its first line once it listens on 127.0.0.1, then serves un
 (its own CPU while serving, so the client's figures are the client's alone).
 
 Each answer is the scripted realizer's turn for the directive in the request's last user message,
-so dialogs pass the validators exactly as with the scripted backend. ``--backlog`` is the listen
+so dialogs pass the validators exactly as with the scripted backend; a polish request (--realize
+polish) gets a light rewrite of its draft (tests/support/scripted_server.py). ``--backlog`` is the listen
 queue: http.server's default of 5 drops connection attempts when hundreds arrive at once (the client
 then retries the SYN a second later), which would measure the kernel, not the client; real servers
 (uvicorn, vLLM, llama.cpp) listen with a backlog of 2048.
@@ -26,17 +27,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.directive import parse_directive
-from agents.scripted import realise
 from tests.support.openai_server import OpenAITestServer, _Server
+from tests.support.scripted_server import scripted_answer
 
 
 def scripted_body_answer(body: dict[str, Any]) -> str:
-    """The scripted realizer's turn for the last user message of an OpenAI chat request body."""
-    users = [m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "user"]
-    if not users:
+    """The scripted realizer's turn for the directive in the request body (or the rewrite a polish
+    request asks for)."""
+    if not any(m.get("role") == "user" for m in body.get("messages", [])):
         raise ValueError("the request has no user message with a directive")
-    return realise(parse_directive(users[-1]))
+    return scripted_answer(body)
 
 
 def main(argv: list[str] | None = None) -> int:

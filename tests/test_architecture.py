@@ -27,6 +27,7 @@ RECOMMENDER_MAY_IMPORT = ("recommender", "profiling", "agents.validators.mention
 
 # Top first; packages in one layer are independent of each other.
 ENGINE_LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"engine.demo"}),  # run, export and report in one command
     frozenset({"engine.run", "engine.export", "engine.report"}),  # the command lines
     frozenset({"engine.replay"}),
     frozenset({"engine.pipeline"}),

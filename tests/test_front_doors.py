@@ -24,7 +24,7 @@ FRONT_DOORS: dict[str, tuple[str, ...]] = {
         "DialogSetup", "DialogStarted", "DialogStatus", "LLMCallRecorded", "LiveCounts", "MemorySink",
         "NodeAttemptEnded", "NodeAttemptStarted", "Personas", "PreparedDialogs", "ProgressDisplay",
         "Replanned", "RollbackRecord", "RolledBack", "SchedulerOutcome", "TickClock", "TraceEvent",
-        "TraceSink", "TurnRecorded", "TurnsSuperseded", "VerdictRecorded", "close_logging",
+        "TraceSink", "TurnPolished", "TurnRecorded", "TurnsSuperseded", "VerdictRecorded", "close_logging",
         "configure_logging", "counted_signals", "dialog_record", "parse_event", "prepare_dialog_set",
         "prepare_dialogs", "seed_order", "system_clock", "watch_signals",
     ),

@@ -32,7 +32,8 @@ __all__ = ["clause_sentiment", "clauses", "sentences", "stance"]
 
 # Emoji end sentences as often as full stops do ("... like a spa 🧖 Price is my annoyance").
 _EMOJI = "\U0001F300-\U0001FAFF\u2600-\u27BF"
-_SENTENCE = re.compile(rf"[^.!?\n{_EMOJI}]+(?:[.!?{_EMOJI}\ufe0f\u200d]+|$)")
+# A decimal point ("the Solace S50 15.6-inch Laptop") ends no sentence.
+_SENTENCE = re.compile(rf"(?:[^.!?\n{_EMOJI}]|(?<=\d)\.(?=\d))+(?:[.!?{_EMOJI}\ufe0f\u200d]+|$)")
 # Not at dashes: "Strong fragrances — they're a nightmare" is one judgement.
 _CLAUSE = re.compile(r"[;:]|,\s*(?:and|but|though|although|however|while|whereas)\b|"
                      r"\b(?:but|though|although|however|whereas)\b")

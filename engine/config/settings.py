@@ -104,6 +104,17 @@ class RunSettings(BaseModel):
         "off", "on: add the two LLM-judge validators (executional, behavioral) after the rule validators, "
         "and score each accepted dialog 1-5 for naturalness and faithfulness to its plan; their calls go "
         "through the same endpoint limits (needs local or openai)", "generation", kept=True)
+    realize: Literal["auto", "free", "polish", "scripted"] = _opt(
+        "auto", "who writes the turns: free (the model writes each turn from its instructions, the paper's "
+        "mode), polish (the scripted realizer drafts each turn, the model rewrites it; a rewrite that loses "
+        "the draft's meaning or fails a validator is refused and the turn keeps its draft, labelled), "
+        "scripted (the deterministic realizer, no model); auto: polish for --backend local, free for "
+        "openai, scripted for scripted", "generation", kept=True)
+    polish_tries: int = _opt(2, "polish: rewrites asked for per turn before it keeps its draft", "generation",
+                             kept=True)
+    polish_context: int = _opt(
+        0, "polish: turns of the transcript shown to the model as context (0: none; SmolLM2 tends to "
+        "comment on them instead of rewriting)", "generation", kept=True)
     encoder: Literal["fast", "minilm"] = _opt(
         "fast", "stage-1 sentence encoder (fast = model2vec distilled from MiniLM)", "generation", kept=True)
     seed: int = _opt(0, "run seed: seeds picked, plans, sampling, jitter", "generation", kept=True)
@@ -157,6 +168,9 @@ class RunSettings(BaseModel):
     directive: Literal["auto", "on", "off"] = _opt(
         "auto", "put the machine-readable turn directive in the prompts (auto: only for the scripted "
         "backend; 'on' lets a test server answer with the scripted realizer)", "model", kept=True)
+    threads: int | None = _opt(
+        None, "local only: CPU threads llama.cpp computes with (default: its own, half the cores; more "
+        "threads than free cores slows it down badly)", "model", ge=1)
     price_input: float = _opt(0.0, "USD per 1M input tokens (for costs)", "model", ge=0)
     price_output: float = _opt(0.0, "USD per 1M output tokens (for costs)", "model", ge=0)
     max_tokens: int = _opt(256, "upper bound on tokens per model call (prompts ask for at most 80 words, "
@@ -245,10 +259,17 @@ class RunSettings(BaseModel):
 
     # -- what the settings mean for the parts of a run ----------------------------------------------------
     @property
+    def realization(self) -> Literal["free", "polish", "scripted"]:
+        """Who writes the turns (``realize`` with auto resolved by the backend)."""
+        if self.realize != "auto":
+            return self.realize
+        return {"local": "polish", "openai": "free", "scripted": "scripted"}[self.backend]  # type: ignore[return-value]
+
+    @property
     def embed_directive(self) -> bool:
         """Whether prompts carry the directive block (a real model reads the instructions; the block only
-        eats a small model's context)."""
-        return self.directive == "on" or (self.directive == "auto" and self.backend == "scripted")
+        eats a small model's context). Drafts (polish) and scripted turns are written from it."""
+        return self.directive == "on" or (self.directive == "auto" and self.realization != "free")
 
     @property
     def judge_on(self) -> bool:
@@ -276,6 +297,11 @@ class RunSettings(BaseModel):
         if self.judge_on and self.backend == "scripted":
             raise SettingsError("--judge on needs a model backend (local or openai): the scripted backend "
                                 "writes dialog turns only")
+        if self.backend == "scripted" and self.realization != "scripted":
+            raise SettingsError(f"--realize {self.realize} needs a model backend (local or openai): the "
+                                "scripted backend is no model")
+        if self.polish_tries < 1 or self.polish_context < 0:
+            raise SettingsError("--polish-tries must be at least 1 and --polish-context at least 0")
         self.base_urls()
         self.backend_config()
 
@@ -288,8 +314,13 @@ class RunSettings(BaseModel):
                                      "temperature": self.temperature, "seed": self.seed,
                                      "price_input_per_1m": self.price_input,
                                      "price_output_per_1m": self.price_output}
+        if self.realization == "scripted" and not self.judge_on:
+            # Nothing calls a model: the run's client is the scripted realizer, recorded as such.
+            return BackendConfig(**{**fields, "kind": "scripted"})  # type: ignore[arg-type]
         if self.model:
             fields["model"] = self.model
+        if self.backend == "local" and self.threads is not None:
+            fields["n_threads"] = self.threads
         if self.backend == "openai":
             if not self.model:
                 raise SettingsError("--backend openai needs --model NAME")

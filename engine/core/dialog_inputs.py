@@ -19,6 +19,7 @@ from autogen_core.models import ChatCompletionClient
 from agents.backends.base import RecordingClient
 from agents.catalog import Catalog
 from agents.dialog import Validator
+from agents.polish import Polisher
 from agents.system_agent import SystemAgent
 from agents.user_agent import UserAgent
 from agents.validators import DialogScorer
@@ -69,6 +70,7 @@ class PreparedDialogs:
 
     def executor(self, dialog: DialogInput, client: ChatCompletionClient, validators: Sequence[Validator],
                  sink: TraceSink, *, system_client: ChatCompletionClient | None = None,
+                 drafter: ChatCompletionClient | None = None, polisher: Polisher | None = None,
                  user_persona: str = "default", system_persona: str = "default", max_attempts: int = 4,
                  embed_directive: bool = True, run_id: str = "run", clock: Clock | None = None,
                  scorer: DialogScorer | None = None) -> DialogExecutor:
@@ -77,18 +79,21 @@ class PreparedDialogs:
         The system searches the items of the target's category: the user asks for that kind of item
         in greet, and scoring every catalog item's profile per recommendation costs ~10x more.
         ``embed_directive=False`` leaves the scripted realizer's JSON block out of the prompts (a real
-        model reads the instructions; the block only eats a small model's context).
+        model reads the instructions; the block only eats a small model's context). With a ``drafter``
+        (the scripted realizer, untraced: it is no model) the agents draft on it and ``client`` serves
+        the ``polisher`` and any LLM judge.
         """
         items = self.category_items(dialog.context.target.category or "")
-        user = UserAgent(client, user_persona, embed_directive=embed_directive)
-        system = SystemAgent(system_client or client, system_persona, profiles=self.profiling.profiles,
+        agent_client = drafter or client
+        user = UserAgent(agent_client, user_persona, embed_directive=embed_directive)
+        system = SystemAgent(system_client or agent_client, system_persona, profiles=self.profiling.profiles,
                              catalog_items=items, embed_directive=embed_directive)
         # A gateway or replay wrapper keeps the RecordingClient it wraps as ``inner``: that one is traced.
         traced = [c for c in (getattr(x, "inner", x) for x in (client, system_client))
                   if isinstance(c, RecordingClient)]
         return DialogExecutor(user, system, validators, self.planner, sink, catalog=self.catalog,
                               max_attempts=max_attempts, clients=traced, run_id=run_id,
-                              clock=clock or system_clock, scorer=scorer)
+                              clock=clock or system_clock, polisher=polisher, scorer=scorer)
 
 
 def seed_order(seeds: list[Seed], seed: int) -> list[Seed]:

@@ -36,6 +36,7 @@ __all__ = [
     "TickClock",
     "TraceEvent",
     "TraceSink",
+    "TurnPolished",
     "TurnRecorded",
     "TurnsSuperseded",
     "VerdictRecorded",
@@ -116,6 +117,24 @@ class TurnRecorded(_Event):
     text: str
     backend: str
     done: bool = Field(description="the agent's own claim that its part of the node is done")
+    realizer: Literal["model", "draft", "scripted"] = Field(
+        "model", description="who wrote the text: a model, the scripted realizer, or a draft to polish")
+
+
+class TurnPolished(_Event):
+    """Polish mode: a passed attempt's draft turn was rewritten by the model, or kept (every try refused)."""
+
+    kind: Literal["turn_polished"] = "turn_polished"
+    plan_hash: str
+    turn_index: int
+    node_index: int
+    attempt: int
+    speaker: Literal["user", "system"]
+    text: str = Field(description="what the turn says now: the accepted rewrite, or the draft")
+    draft: str
+    realizer: Literal["model", "draft"]
+    tries: tuple[tuple[str, tuple[str, ...]], ...] = Field(
+        description="each rewrite the model wrote, with the reasons it was refused (none: accepted)")
 
 
 class TurnsSuperseded(_Event):
@@ -222,7 +241,7 @@ class DialogEnded(_Event):
 
 
 TraceEvent = Annotated[
-    DialogStarted | NodeAttemptStarted | TurnRecorded | TurnsSuperseded | LLMCallRecorded
+    DialogStarted | NodeAttemptStarted | TurnRecorded | TurnPolished | TurnsSuperseded | LLMCallRecorded
     | VerdictRecorded | NodeAttemptEnded | RolledBack | Replanned | DialogEnded,
     Field(discriminator="kind"),
 ]

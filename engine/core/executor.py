@@ -34,8 +34,19 @@ import structlog
 
 from agents.backends.base import RecordingClient
 from agents.catalog import Catalog
-from agents.dialog import DialogAgent, Feedback, NodeRequest, Turn, ValidationInput, Validator, Verdict
+from agents.dialog import (
+    DialogAgent,
+    Feedback,
+    NodeRequest,
+    Realizer,
+    Turn,
+    ValidationInput,
+    Validator,
+    Verdict,
+)
 from agents.errors import BadOutput, LLMError
+from agents.meaning import reference_for
+from agents.polish import Polisher, voice_for
 from agents.validators.rule import RuleValidator
 from agents.validators.scorer import DialogScore, DialogScorer
 from engine.core.attribution import (
@@ -52,6 +63,7 @@ from engine.core.events import (
     Replanned,
     RolledBack,
     TraceSink,
+    TurnPolished,
     TurnRecorded,
     TurnsSuperseded,
     VerdictRecorded,
@@ -105,7 +117,7 @@ class DialogExecutor:
     def __init__(self, user_agent: DialogAgent, system_agent: DialogAgent, validators: Sequence[Validator],
                  planner: Planner, sink: TraceSink, *, catalog: Catalog, max_attempts: int = 4,
                  max_rollbacks: int | None = None, clients: Sequence[RecordingClient] = (),
-                 run_id: str = "run", clock: Clock = system_clock,
+                 run_id: str = "run", clock: Clock = system_clock, polisher: Polisher | None = None,
                  scorer: DialogScorer | None = None) -> None:
         if user_agent.role != "user" or system_agent.role != "system":
             raise ValueError(f"agents have roles {user_agent.role!r} and {system_agent.role!r}, "
@@ -127,14 +139,23 @@ class DialogExecutor:
         self.run_id = run_id
         self.clock = clock
         self.scorer = scorer
+        # Polish mode: the agents draft (scripted), the polisher's model rewrites each accepted draft.
+        self.polisher = polisher
         self.traced_clients: list[RecordingClient] = []
+        polish_client = getattr(polisher.client, "inner", polisher.client) if polisher is not None else None
         parts = (user_agent, system_agent, *validators, scorer)
-        for c in (*clients, *(getattr(o, "client", None) for o in parts)):
+        for c in (*clients, polish_client, *(getattr(o, "client", None) for o in parts)):
             if isinstance(c, RecordingClient) and c not in self.traced_clients and attribute_calls(c):
                 self.traced_clients.append(c)
 
     def _backend(self, agent: DialogAgent) -> str:
         return str(getattr(agent, "backend", "unknown"))
+
+    def realizer_of(self, backend: str) -> Realizer:
+        """Who realizes a freshly said turn: a draft to polish, the scripted realizer, or a model."""
+        if self.polisher is not None:
+            return "draft"
+        return "scripted" if backend.split("+")[0] == "scripted" else "model"
 
     async def run(self, plan: DialogPlan, context: PlanContext,
                   dialog_key: str | None = None) -> DialogResult:
@@ -178,6 +199,7 @@ class _DialogRun:
         self.all_turns: list[Turn] = []
         self.attempts: list[AttemptRecord] = []
         self.rollbacks: list[RollbackRecord] = []
+        self._exchange_of: dict[int, int] = {}  # turn index -> the exchange it was said in
 
     async def play(self) -> str | None:
         """Plays to the end; None when accepted, else the failed_fidelity reason."""
@@ -260,6 +282,14 @@ class _DialogRun:
                                                state=node.state, attempt=attempt, passed=not failed,
                                                verdicts=tuple(verdicts)))
             if not failed:
+                if self.ex.polisher is not None:
+                    try:
+                        with structlog.contextvars.bound_contextvars(node_index=node.index, node=node.type,
+                                                                     attempt=attempt):
+                            await self._polish(node, attempt, turns)
+                    except _BackendFailed:
+                        self._supersede(node, attempt, turns)
+                        raise
                 self.accepted.extend(turns)
                 self.all_turns.extend(turns)
                 return None
@@ -268,6 +298,40 @@ class _DialogRun:
             # crowds a small model's context.
             feedback = _feedback(failed)
         return [f.text for f in feedback]
+
+    async def _polish(self, node: NodeBinding, attempt: int, turns: list[Turn]) -> None:
+        """Each turn of a passed attempt rewritten by the polisher, in order; a turn whose every rewrite is
+        refused keeps its draft. ``turns`` is updated in place; each turn's outcome is a trace event."""
+        polisher = self.ex.polisher
+        assert polisher is not None
+        agents = {"user": self.ex.user, "system": self.ex.system}
+        for k, draft in enumerate(turns):
+            data = ValidationInput(plan=self.plan, context=self.context, node=node, attempt=attempt,
+                                   turns=tuple(turns), before=tuple(self.accepted), catalog=self.ex.catalog)
+
+            async def validate(text: str, k: int = k) -> list[str]:
+                trial = [*turns]
+                trial[k] = trial[k].model_copy(update={"text": text})
+                verdicts = await self._validate(node, attempt, trial)
+                return [f.text for f in _feedback([v for v in verdicts if not v.passed])]
+
+            key = f"{self.plan.run_seed}|{self.plan.seed_key}|{node.index}|{attempt}|{draft.index}"
+            position = self.rec.position(node.index, attempt, self._exchange_of[draft.index],
+                                         f"polish:{draft.speaker}")
+            with call_scope(self.rec, position):
+                try:
+                    outcome = await polisher.polish(
+                        draft, (*self.accepted, *turns[:k]), reference_for(data, draft.speaker), validate,
+                        key=key, voice=voice_for(getattr(agents[draft.speaker], "spec", None)))
+                except LLMError as exc:
+                    raise _BackendFailed(f"node {node.index} ({node.state}) attempt {attempt} polishing the "
+                                         f"{draft.speaker}'s turn", exc) from exc
+            turns[k] = draft.model_copy(update={"text": outcome.text, "realizer": outcome.realizer,
+                                                "draft": outcome.draft})
+            self.rec.emit(TurnPolished, plan_hash=self.rec.plan_hash, turn_index=draft.index,
+                          node_index=node.index, attempt=attempt, speaker=draft.speaker, text=outcome.text,
+                          draft=outcome.draft, realizer=outcome.realizer,
+                          tries=tuple((t.text, t.reasons) for t in outcome.tries))
 
     def _supersede(self, node: NodeBinding, attempt: int, turns: list[Turn]) -> None:
         if not turns:
@@ -300,11 +364,13 @@ class _DialogRun:
                                              f"{agent.role} agent", exc) from exc
                 turn = Turn(index=len(self.accepted) + len(turns), node_index=node.index, node=node.type,
                             attempt=attempt, speaker=agent.role, text=reply.text, backend=reply.backend,
-                            cut_off=reply.cut_off)
+                            cut_off=reply.cut_off, realizer=self.ex.realizer_of(reply.backend))
                 turns.append(turn)
+                self._exchange_of[turn.index] = exchange
                 self.rec.emit(TurnRecorded, plan_hash=self.rec.plan_hash, turn_index=turn.index,
                               node_index=node.index, node=node.type, attempt=attempt, exchange=exchange,
-                              speaker=agent.role, text=reply.text, backend=reply.backend, done=reply.done)
+                              speaker=agent.role, text=reply.text, backend=reply.backend, done=reply.done,
+                              realizer=turn.realizer)
                 done = done and reply.done
                 if reply.cut_off:
                     return  # an incomplete turn ends the attempt: nobody answers half a sentence

@@ -11,7 +11,8 @@ interaction also carries ``<d>_id``, ``date`` and ``rating``; negatives are
 was asked to express with their stage-1 sentence ids, :mod:`engine.core.provenance`); the dialog
 carries ``accepted`` and our fields (plan, ``declines``: the alternatives turned down and whether the
 user really rated them low, ``judge``: the judge's scores or null, verdicts, counts, personas, backend,
-run).
+run). Every turn says who realized it (``realizer``: model, draft or scripted; polish mode adds the
+``draft`` it was made from) and every dialog counts its turns by realizer.
 
 Every layout is lossless for the dataset line (:func:`engine.core.records.dialog_record`): the
 ``record_from_*`` functions give it back key for key, which is what the round-trip tests check.
@@ -24,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from engine.core.provenance import DECLINE_KEYS, GROUNDING_KEYS
+from engine.outputs.realizers import realizer_counts, turn_extras
 from engine.store.reader import DialogData, RunData
 from profiling.errors import ConvRecError
 
@@ -35,6 +37,7 @@ __all__ = [
     "ExportError",
     "chat_messages",
     "dialog_row",
+    "realizer_counts",
     "record_from_parquet",
     "record_from_release",
     "release_line",
@@ -149,8 +152,10 @@ def release_line(d: DialogData, run: RunData, domain: str) -> dict[str, Any]:
                 "node_index": t["node_index"],
                 "attempt": t["attempt"],
                 "grounding": t["grounding"],
+                **turn_extras(t),
             }
         )
+    counts = realizer_counts(r["turns"])
     return {
         "user_id": r["user_id"],
         "user_previous_interactions": [interaction(h) for h in r["history"]],
@@ -172,6 +177,7 @@ def release_line(d: DialogData, run: RunData, domain: str) -> dict[str, Any]:
         "n_rollbacks": r["n_rollbacks"],
         "n_llm_calls": r["n_llm_calls"],
         "n_superseded_turns": d.superseded_turns,
+        "turns_by_realizer": counts,
         "verdicts": verdict_summary(d),
         "user_persona": r["user_persona"],
         "system_persona": r["system_persona"],
@@ -202,6 +208,7 @@ def record_from_release(line: dict[str, Any]) -> dict[str, Any]:
                 "node_index": t["node_index"],
                 "attempt": t["attempt"],
                 "grounding": t["grounding"],
+                **turn_extras(t),
             }
         )
     out = {
@@ -269,6 +276,9 @@ DIALOG_SCHEMA = pa.schema(
         ("n_rollbacks", pa.int64()),
         ("n_llm_calls", pa.int64()),
         ("n_superseded_turns", pa.int64()),
+        ("n_turns_model", pa.int64()),
+        ("n_turns_draft", pa.int64()),
+        ("n_turns_scripted", pa.int64()),
         ("backend", pa.string()),
         ("model", pa.string()),
         ("user_persona", pa.string()),
@@ -291,6 +301,8 @@ TURN_SCHEMA = pa.schema(
         ("recommended_item", pa.string()),
         ("is_acceptance", pa.bool_()),
         ("grounding", pa.list_(_GROUNDING)),
+        ("realizer", pa.string()),
+        ("draft", pa.string()),
     ]
 )
 
@@ -320,6 +332,7 @@ def dialog_row(d: DialogData, run: RunData) -> dict[str, Any]:
         "n_rollbacks": r["n_rollbacks"],
         "n_llm_calls": r["n_llm_calls"],
         "n_superseded_turns": d.superseded_turns,
+        **{f"n_turns_{k}": n for k, n in realizer_counts(r["turns"]).items()},
         "backend": r["backend"],
         "model": run.model,
         "user_persona": r["user_persona"],
@@ -346,6 +359,8 @@ def turn_rows(d: DialogData) -> list[dict[str, Any]]:
             "recommended_item": rec,
             "is_acceptance": t["speaker"] == "user" and t["node"] == "accept",
             "grounding": t["grounding"],
+            "realizer": t.get("realizer"),
+            "draft": t.get("draft"),
         }
         for k, t in enumerate(r["turns"])
     ]
@@ -376,6 +391,7 @@ def record_from_parquet(dialog: dict[str, Any], turns: list[dict[str, Any]]) -> 
                 "node_index": t["node_index"],
                 "attempt": t["attempt"],
                 "grounding": list(t["grounding"]),
+                **turn_extras(t),
             }
             for t in ordered
         ],

@@ -164,9 +164,9 @@ def _dialog(d: DialogData, trace_turns: Sequence[dict[str, Any]]) -> str:
         )
         for t in turns.get(key, []):
             cls = f"turn {t['speaker']}" + (" superseded" if t["superseded"] else "")
-            parts.append(
-                f'<div class="{cls}"><span class="who">{escape(t["speaker"])}</span>{escape(t["text"])}</div>'
-            )
+            who = t["speaker"] + (f" · {t['realizer']}" if t.get("realizer") else "")
+            text = escape(t["text"])
+            parts.append(f'<div class="{cls}"><span class="who">{escape(who)}</span>{text}</div>')
         for v in failed:
             reasons = "; ".join(v["reasons"]) or "(no reason given)"
             parts.append(f'<div class="reasons">✗ {escape(v["validator"])}: {escape(reasons)}</div>')
@@ -222,6 +222,7 @@ def render_report(
     cards = [
         ("dialogs complete", f"{metrics['complete']:,} of {metrics['planned']:,}"),
         ("accepted", _v(_pct(fid["share_accepted"]))),
+        ("turns by the model", _v(_pct(fid["share_turns_model"]))),
         ("target leaks (accepted)", _v(gr["target_leaks_in_accepted"])),
         ("preferences agree", _v(_pct(gr["share_preferences_agree"]))),
         ("distinct-2", _v(_pct(div["distinct_2"]))),
@@ -240,7 +241,8 @@ def render_report(
         _table(("status", "dialogs"), sorted(fid["statuses"].items()))
         + _pairs(
             fid,
-            ("share_accepted", "node_attempts", "rollbacks", "share_dialogs_rolled_back", "superseded_turns"),
+            ("share_accepted", "turns_model", "turns_draft", "turns_scripted", "share_turns_model",
+             "node_attempts", "rollbacks", "share_dialogs_rolled_back", "superseded_turns"),
         )
         + '<div class="grid2">'
         + bar_chart(

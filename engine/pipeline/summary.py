@@ -14,7 +14,21 @@ from engine.core.provenance import decline_figures, judge_figures
 from engine.gateway import EndpointStats
 from engine.store import TraceStore
 
-__all__ = ["run_summary", "summary_table", "write_outputs"]
+__all__ = ["realizer_figures", "run_summary", "summary_table", "write_outputs"]
+
+
+def realizer_figures(by_realizer: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """Who realized the accepted dialogs' turns: counts, the model's share, and (polish mode) how many
+    rewrites the model wrote per polished turn."""
+    turns = {k: by_realizer.get(k, {}).get("turns", 0) for k in ("model", "draft", "scripted")}
+    total = sum(turns.values())
+    polished = turns["model"] + turns["draft"]
+    rewrites = sum(by_realizer.get(k, {}).get("rewrites", 0) for k in ("model", "draft"))
+    out: dict[str, Any] = {f"turns_{k}": n for k, n in turns.items()}
+    out["share_turns_model"] = round(turns["model"] / total, 4) if total else None
+    if rewrites:
+        out["rewrites_per_polished_turn"] = round(rewrites / polished, 2) if polished else None
+    return out
 
 
 async def run_summary(store: TraceStore, run_id: str, records: list[dict[str, Any]],
@@ -24,6 +38,7 @@ async def run_summary(store: TraceStore, run_id: str, records: list[dict[str, An
     share the user's own low rating backs) and the judge's scores of accepted dialogs."""
     info = await store.run(run_id)
     calls = await store.call_totals(run_id)
+    by_realizer = await store.realizer_totals(run_id)
     statuses = Counter(r["status"] for r in records)
     reasons = Counter((r.get("reason") or "").split(";")[0][:120] for r in records
                       if r["status"] != "accepted")
@@ -36,6 +51,7 @@ async def run_summary(store: TraceStore, run_id: str, records: list[dict[str, An
         "failed_fidelity": statuses["failed_fidelity"], "failed_backend": statuses["failed_backend"],
         "dialogs_by_status": by_status,
         "turns": sum(len(r["turns"]) for r in records),
+        **realizer_figures(by_realizer),
         "node_attempts": sum(r["n_attempts"] for r in records),
         "rollbacks": sum(r["n_rollbacks"] for r in records),
         "llm_calls": calls["calls"], "failed_calls": calls["failed_calls"],

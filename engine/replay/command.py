@@ -28,6 +28,7 @@ from engine.core import (
     Personas,
     Replanned,
     RolledBack,
+    TurnPolished,
     TurnRecorded,
     TurnsSuperseded,
     VerdictRecorded,
@@ -147,6 +148,8 @@ def render_dialog(sink: MemorySink, dialog_id: str) -> str:
         elif isinstance(e, TurnRecorded):
             mark = "  ✗ " if (e.plan_hash, e.node_index, e.attempt) in superseded else "    "
             lines.append(f"{mark}{e.speaker:>6}: {e.text}")
+        elif isinstance(e, TurnPolished):
+            lines.append(f"      polished ({len(e.tries)} tries) -> {e.realizer}: {e.text}")
         elif isinstance(e, VerdictRecorded) and not e.passed:
             lines.append(f"      ✗ {e.validator}: {'; '.join(e.reasons)}")
         elif isinstance(e, NodeAttemptEnded):

@@ -23,6 +23,7 @@ __all__ = [
     "call_totals",
     "completed",
     "plan_json",
+    "realizer_totals",
     "record_rows",
     "recorded_responses",
     "run_info",
@@ -39,7 +40,8 @@ TRACE_COLUMNS = {
     "gen_ai_request_model, gen_ai_usage_input_tokens AS input_tokens, "
     "gen_ai_usage_output_tokens AS output_tokens, tokens_estimated, latency_s, queued_s, retries, "
     "cost_usd",
-    "turns": "dialog_id, seq, plan_hash, node_index, node, attempt, exchange, speaker, text, superseded",
+    "turns": "dialog_id, seq, plan_hash, node_index, node, attempt, exchange, speaker, text, superseded, "
+    "realizer",
     "rollbacks": "dialog_id, seq, plan_hash, failed_node, failed_state, completed_nodes, reason, "
     "new_plan_hash",
 }
@@ -112,6 +114,16 @@ def call_totals(con: sqlite3.Connection, run_id: str) -> dict[str, float]:
         "COALESCE(SUM(gen_ai_usage_output_tokens),0) output_tokens, COALESCE(SUM(retries),0) retries, "
         "COALESCE(SUM(cost_usd),0) cost_usd FROM llm_calls WHERE run_id=?", (run_id,)).fetchone()
     return dict(row)
+
+
+def realizer_totals(con: sqlite3.Connection, run_id: str) -> dict[str, dict[str, int]]:
+    """Per realizer (model, draft, scripted), the accepted dialogs' turns and the model's rewrites behind
+    them (polish mode: every try, the refused ones included)."""
+    rows = con.execute(
+        "SELECT t.realizer, COUNT(*), COALESCE(SUM(json_array_length(t.polish_json)), 0) FROM turns t "
+        "JOIN dialogs d ON d.run_id=t.run_id AND d.dialog_id=t.dialog_id WHERE t.run_id=? AND t.superseded=0 "
+        "AND d.status='accepted' GROUP BY t.realizer", (run_id,)).fetchall()
+    return {r[0]: {"turns": r[1], "rewrites": r[2]} for r in rows}
 
 
 def table_rows(con: sqlite3.Connection, table: str, run_id: str,

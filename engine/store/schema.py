@@ -27,6 +27,7 @@ from engine.core.events import (
     Replanned,
     RolledBack,
     TraceEvent,
+    TurnPolished,
     TurnRecorded,
     TurnsSuperseded,
     VerdictRecorded,
@@ -139,9 +140,18 @@ ALTER TABLE llm_calls ADD COLUMN error TEXT;   -- NULL: answered; else why the c
 ALTER TABLE runs ADD COLUMN input_json TEXT;   -- the input as loaded: records kept, skipped by kind
 """
 
+# Who realized each turn (polish mode and the realize setting): the text's author, the scripted draft it
+# was made from, and every rewrite the model tried with the reasons it was refused.
+_V3 = """
+ALTER TABLE turns ADD COLUMN realizer TEXT NOT NULL DEFAULT 'model';  -- model | draft | scripted
+ALTER TABLE turns ADD COLUMN draft TEXT;                               -- polish mode: the scripted draft
+ALTER TABLE turns ADD COLUMN polish_json TEXT;                         -- [[rewrite, [reasons]], ...]
+"""
+
 # (version, name, SQL). Append only: a released migration never changes.
 MIGRATIONS: list[tuple[int, str, str]] = [(1, "initial schema", _V1),
-                                          (2, "run leases, failed calls, input counts", _V2)]
+                                          (2, "run leases, failed calls, input counts", _V2),
+                                          (3, "turn realizers", _V3)]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 # Tables holding one dialog's trace: resume deletes an incomplete dialog's rows from each.
@@ -182,9 +192,16 @@ def _attempt_ended(e: NodeAttemptEnded) -> list[Row]:
 
 def _turn(e: TurnRecorded) -> list[Row]:
     return [("INSERT INTO turns (run_id, dialog_id, seq, plan_hash, node_index, node, attempt, exchange, "
-             "turn_index, speaker, text, backend, done, at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+             "turn_index, speaker, text, backend, done, at, realizer) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
              (e.run_id, e.dialog_id, e.seq, e.plan_hash, e.node_index, e.node, e.attempt, e.exchange,
-              e.turn_index, e.speaker, e.text, e.backend, int(e.done), _t(e)))]
+              e.turn_index, e.speaker, e.text, e.backend, int(e.done), _t(e), e.realizer))]
+
+
+def _polished(e: TurnPolished) -> list[Row]:
+    return [("UPDATE turns SET text=?, realizer=?, draft=?, polish_json=? WHERE run_id=? AND dialog_id=? "
+             "AND plan_hash=? AND node_index=? AND attempt=? AND turn_index=?",
+             (e.text, e.realizer, e.draft, _j([[t, list(r)] for t, r in e.tries]), e.run_id, e.dialog_id,
+              e.plan_hash, e.node_index, e.attempt, e.turn_index))]
 
 
 def _superseded(e: TurnsSuperseded) -> list[Row]:
@@ -237,8 +254,8 @@ def _ended(e: DialogEnded) -> list[Row]:
 
 _ROWS: dict[type, Callable[[Any], list[Row]]] = {
     DialogStarted: _started, NodeAttemptStarted: _attempt_started, NodeAttemptEnded: _attempt_ended,
-    TurnRecorded: _turn, TurnsSuperseded: _superseded, LLMCallRecorded: _call, VerdictRecorded: _verdict,
-    RolledBack: _rolled_back, Replanned: _replanned, DialogEnded: _ended,
+    TurnRecorded: _turn, TurnPolished: _polished, TurnsSuperseded: _superseded, LLMCallRecorded: _call,
+    VerdictRecorded: _verdict, RolledBack: _rolled_back, Replanned: _replanned, DialogEnded: _ended,
 }
 
 

@@ -412,6 +412,10 @@ class TraceStore:
         """The run's model calls added up (see :func:`engine.store.queries.call_totals`)."""
         return await self._read(queries.call_totals, run_id)
 
+    async def realizer_totals(self, run_id: str) -> dict[str, dict[str, int]]:
+        """Accepted dialogs' turns and rewrites per realizer (see :func:`queries.realizer_totals`)."""
+        return await self._read(queries.realizer_totals, run_id)
+
     async def table(self, table: str, run_id: str, dialog_id: str | None = None) -> list[dict[str, Any]]:
         """Rows of one per-run table (of one dialog when given), in event order."""
         return await self._read(queries.table_rows, table, run_id, dialog_id)

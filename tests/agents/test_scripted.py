@@ -98,9 +98,13 @@ def test_scripted_dialogs_are_grounded_and_deterministic(ctx: PlanContext) -> No
         if t.node == "recommend_alternative" and t.speaker == "system":
             assert node.negative is not None and named == [node.negative.item]
         if t.node == "elicit" and t.speaker == "user":
-            # Every bound preference is stated by name.
+            # Every bound preference is stated, by name or by an alias the directive vouches for.
+            req = NodeRequest(plan=plan, context=ctx, node=node, attempt=1, exchange=0, transcript=())
+            aliases = build_directive(req, "user", USER).aliases
+            said = " ".join(normalise_tokens(t.text))
             for fact in node.reveals:
-                assert " ".join(normalise_tokens(fact.name)) in " ".join(normalise_tokens(t.text))
+                names = (fact.name, *aliases.get(fact.name, ()))
+                assert any(" ".join(normalise_tokens(n)) in said for n in names), (fact.name, t.text)
         if t.node in ("greet", "elicit", "clarify") and t.speaker == "system":
             assert t.text.endswith("?")
 

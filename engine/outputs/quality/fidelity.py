@@ -28,7 +28,8 @@ def failure_template(reason: str) -> str:
 
 
 def fidelity_metrics(dialogs: Sequence[DialogData], *, top: int = 8) -> dict[str, Any]:
-    """Share accepted, attempts per node type, rollbacks and the top failure reasons."""
+    """Share accepted, who realized the accepted turns (model, draft, scripted), attempts per node type,
+    rollbacks and the top failure reasons."""
     statuses = Counter(d.status for d in dialogs)
     per_node: dict[str, list[int]] = defaultdict(list)
     for d in dialogs:
@@ -46,8 +47,16 @@ def fidelity_metrics(dialogs: Sequence[DialogData], *, top: int = 8) -> dict[str
                 for reason in v["reasons"] or ["(no reason given)"]:
                     reasons[failure_template(reason)] += 1
     rollbacks = [d.record["n_rollbacks"] for d in dialogs]
+    # Who realized the accepted dialogs' turns (a line written before turns said so counts as none).
+    realized = Counter(t.get("realizer") for d in dialogs if d.status == "accepted"
+                       for t in d.record["turns"])
+    n_turns = sum(realized.values())
     return {
         "dialogs": len(dialogs),
+        "turns_model": realized["model"],
+        "turns_draft": realized["draft"],
+        "turns_scripted": realized["scripted"],
+        "share_turns_model": share(realized["model"], n_turns),
         "statuses": dict(statuses),
         "share_accepted": share(statuses["accepted"], len(dialogs)),
         "attempts_per_node": {

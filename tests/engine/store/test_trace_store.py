@@ -90,7 +90,7 @@ def test_a_new_database_is_migrated_in_wal_mode(tmp_path: Path) -> None:
     assert pending_migrations(db) == []
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    versions = [r[0] for r in con.execute("SELECT version FROM schema_migrations")]
+    versions = [r[0] for r in con.execute("SELECT version FROM schema_migrations ORDER BY version")]
     assert versions == [v for v, _, _ in MIGRATIONS] and versions[-1] == SCHEMA_VERSION
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"runs", "seeds", "plans", "personas", "dialogs", "node_attempts", "turns", "llm_calls",
