@@ -19,9 +19,9 @@ from engine.core.dialog_inputs import DialogInput, PreparedDialogs, prepare_dial
 from engine.core.events import MemorySink, TickClock
 from engine.core.executor import DialogResult
 from engine.core.records import dialog_record
-from planners.plan import CommunityFact, NodeBinding, UserAspectFact
 from profiling.corpus import Corpus, to_millis
 from profiling.sample_world import load_sample_world
+from tests.support.plan_facts import community_facts, user_facts
 from tests.support.prompt_log import PromptLog
 from tests.support.worlds import WORLD
 
@@ -52,27 +52,6 @@ def played(world: tuple[Corpus, PreparedDialogs]) -> Played:
         return out
 
     return anyio.run(play)
-
-
-def user_facts(b: NodeBinding) -> list[UserAspectFact]:
-    out = [*b.reveals]
-    for slot in (b.clarification, b.negative, b.critique, b.inquiry):
-        if slot is not None and slot.user is not None:
-            out.append(slot.user)
-    if b.target is not None:
-        out += [j.user for j in b.target.justifications if j.user is not None]
-    return out
-
-
-def community_facts(b: NodeBinding) -> list[CommunityFact]:
-    out = [j.community for j in b.target.justifications] if b.target is not None else []
-    if b.negative is not None:
-        out += [b.negative.community, *([b.negative.praise] if b.negative.praise else [])]
-    if b.critique is not None and b.critique.community is not None:
-        out.append(b.critique.community)
-    if b.inquiry is not None:
-        out.append(b.inquiry.community)
-    return out
 
 
 def test_a_thousand_dialogs_were_played_and_accepted(played: Played) -> None:

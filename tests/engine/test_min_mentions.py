@@ -6,26 +6,15 @@ import pytest
 
 from engine.config import RunSettings
 from engine.pipeline import prepare_dialogs_of
-from planners.plan import CommunityFact, NodeBinding
 from profiling.sample_world import load_sample_world
+from tests.support.plan_facts import community_facts
 from tests.support.worlds import WORLD
-
-
-def _community(b: NodeBinding) -> list[CommunityFact]:
-    out = [j.community for j in b.target.justifications] if b.target is not None else []
-    if b.negative is not None:
-        out += [b.negative.community, *([b.negative.praise] if b.negative.praise else [])]
-    if b.critique is not None and b.critique.community is not None:
-        out.append(b.critique.community)
-    if b.inquiry is not None:
-        out.append(b.inquiry.community)
-    return out
 
 
 def _mentions(min_mentions: int) -> list[int]:
     corpus = load_sample_world(WORLD)
     prepared = prepare_dialogs_of(RunSettings(dialogs=60, min_mentions=min_mentions), corpus)
-    return [c.mentions for d in prepared.inputs for n in d.plan.nodes for c in _community(n)]
+    return [c.mentions for d in prepared.inputs for n in d.plan.nodes for c in community_facts(n)]
 
 
 def test_the_minimum_of_mentions_is_the_runs_setting(session_cache: None) -> None:

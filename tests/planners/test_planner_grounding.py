@@ -15,24 +15,14 @@ from planners import (
     SamplingPlanner,
     check_plan,
 )
-from planners.plan import CommunityFact, DialogPlan, NodeBinding
+from planners.plan import DialogPlan
+from tests.support.plan_facts import community_facts
 from tests.support.planner_strategies import community_view, contexts, rich_context
 
 PLANNER = SamplingPlanner()
 PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TWO_QUESTIONS = ("greet", "elicit", "recommend_target", "inquire_item", "inquire_item_2", "accept", "close")
 ONE_QUESTION = ("greet", "elicit", "recommend_target", "inquire_item", "accept", "close")
-
-
-def community_facts(node: NodeBinding) -> list[CommunityFact]:
-    out = [j.community for j in node.target.justifications] if node.target is not None else []
-    if node.negative is not None:
-        out += [node.negative.community] + ([node.negative.praise] if node.negative.praise else [])
-    if node.critique is not None and node.critique.community is not None:
-        out.append(node.critique.community)
-    if node.inquiry is not None:
-        out.append(node.inquiry.community)
-    return out
 
 
 @PROPS
