@@ -122,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"community facts bound: {len(facts)}; with fewer than {args.min_mentions} mentions: "
                   f"{len(thin)} ({len(thin) / max(1, len(facts)):.1%}); median mentions "
                   f"{mentions[len(mentions) // 2] if mentions else 0}")
+    reveals = [(f.aspect, c) for p, c in zip(plans, contexts, strict=True)
+               for x in p.nodes for f in x.reveals]
+    off_topic = sum(a not in {t.aspect for t in c.target.aspects} for a, c in reveals)
+    console.print(f"preferences revealed: {len(reveals)}; about an aspect no buyer of the target mentions: "
+                  f"{off_topic} ({off_topic / max(1, len(reveals)):.1%})")
     incoherent = uncared = 0
     for p in plans:
         for i, x in enumerate(p.nodes):

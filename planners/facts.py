@@ -132,9 +132,13 @@ class SeedFacts:
 
             best = max(reasons, key=rank)
             self.negatives.append(UsableNegative(prof, sources.get(item, "catalog"), reasons, best))
-        # Reveal order: grounds of the target first, then of the declines, then the rest by |weight|.
+        # Reveal order: grounds of the target first, then of the declines, then the rest by |weight|:
+        # first those buyers of the target speak of, since a shopper asking for a backpack talks about
+        # what they want of a backpack, not of the laptop their other reviews praise.
+        spoken_of = {a.aspect for a in ctx.target.aspects}
+        rest = sorted(self.cared, key=lambda a: a not in spoken_of)  # stable: |weight| order kept within
         order: list[int] = list(self.justify_user)
-        for a in [n.best for n in self.negatives] + list(self.cared):
+        for a in [n.best for n in self.negatives] + rest:
             if a not in order:
                 order.append(a)
         self.reveal_order = order
