@@ -79,17 +79,21 @@ def test_replan_keeps_the_prefix_and_avoids_the_failed_state(
     failed = plan.path[completed]
     new = PLANNER.replan(plan, completed, failed, context=ctx)
     if new is None:
-        # No continuation avoids it, or every one needs more than the profiles have left.
+        # No continuation avoids it, or every one needs more than the profiles have left, or would
+        # leave the plan incoherent (a worrying answer, then accept), or is never drawn.
         prefix = plan.path[:completed]
+        weights = PLANNER.path_weights(ctx.persona)
         for cont in PLANNER.grammar.continuations(prefix, {failed}):
-            with pytest.raises(BindingError):
-                bind_path(
-                    PLANNER.grammar,
-                    SeedFacts(ctx, PLANNER.knobs),
-                    prefix + cont,
-                    random.Random(0),
-                    prefix=plan.nodes[:completed],
-                )
+            if weights[PLANNER.grammar.paths.index(prefix + cont)] <= 0:
+                continue
+            try:
+                nodes = bind_path(PLANNER.grammar, SeedFacts(ctx, PLANNER.knobs), prefix + cont,
+                                  random.Random(0), prefix=plan.nodes[:completed])
+            except BindingError:
+                continue
+            with pytest.raises(PlanError):
+                check_plan(plan.model_copy(update={"path": prefix + cont, "nodes": nodes}),
+                           PLANNER.grammar, ctx)
         return
     check_plan(new, PLANNER.grammar, ctx)
     assert new.nodes[:completed] == plan.nodes[:completed]
