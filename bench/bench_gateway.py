@@ -1,6 +1,6 @@
 """Benchmark the LLM call gateway: CPU it adds per call, and throughput at high concurrency.
 
-Against an in-process FakeChatClient (issue #6 section 6 measures everything but the HTTP figure
+Against an in-process FakeChatClient (this measures everything but the HTTP figure
 that way): the per-call CPU of a direct call, of a ManagedClient with only its limiter, and with rpm
 and tpm buckets too; then N concurrent callers, each making calls of a fixed latency, through an
 endpoint limited to N, as calls/s against the ideal N / latency. Run from the repository root:

@@ -1,4 +1,4 @@
-"""Benchmark of the recommender (issue #7): the five models side by side, and the cost of training.
+"""Benchmark of the recommender: the five models side by side, and the cost of training.
 
 Quality: every model trained on the dataset's train split with each seed (early-stopped on validation),
 evaluated on its test split under full ranking (primary) and target + 24 sampled items, mean ± std,

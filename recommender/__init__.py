@@ -1,4 +1,4 @@
-"""The downstream recommender trained on exported dialog datasets (issue #7).
+"""The downstream recommender trained on exported dialog datasets.
 
 Five models (popularity, history-only, dialog-only, naive fusion, cross-attention), trained with
 ``python -m recommender.train`` and evaluated with ``python -m recommender.evaluate`` under full

@@ -1,7 +1,8 @@
 """CallUsage: what one model call cost (tokens, latency, money), and the request hash that keys it.
 
 Attribute names follow the OpenTelemetry GenAI semantic conventions (``gen_ai.*``) so the trace store
-(issue #6) can write them as they are; what the conventions do not cover is prefixed ``convrec.``.
+and OpenTelemetry exporters can write them as they are; what the conventions do not cover is
+prefixed ``convrec.``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class CallUsage(BaseModel):
     max_tokens: int | None = None
     seed: int | None = None
     server_address: str | None = None
-    # The answer itself: replay (issue #6) serves it again for the same request hash.
+    # The answer itself: replay serves it again for the same request hash.
     response_text: str = ""
 
     def otel_attributes(self) -> dict[str, AttributeValue]:
@@ -67,7 +68,7 @@ def request_hash(messages: Sequence[LLMMessage], params: Mapping[str, Any]) -> s
     """A sha256 hex digest of the messages and request parameters, identical across runs and machines.
 
     Key order, float formatting and message classes are normalised by serialising to canonical JSON
-    (sorted keys); replay (issue #6) matches recorded responses by this value.
+    (sorted keys); replay matches recorded responses by this value.
     """
     payload = {
         "messages": [m.model_dump(mode="json") for m in messages],

@@ -257,7 +257,7 @@ def parse_event(data: str | bytes | dict[str, object]) -> TraceEvent:
 
 @runtime_checkable
 class TraceSink(Protocol):
-    """Where trace events go; ``emit`` must not block (issue #6 puts them on a bounded stream)."""
+    """Where trace events go; ``emit`` must not block (the run puts them on a bounded stream)."""
 
     def emit(self, event: TraceEvent) -> None: ...
 

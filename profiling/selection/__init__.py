@@ -1,4 +1,4 @@
-"""Active seed selection: spend a generation budget on the seeds that teach the most (issue #9).
+"""Active seed selection: spend a generation budget on the seeds that teach the most.
 
 ``order_seeds(corpus, result, seeds, strategy, budget, seed)`` builds seed features
 (:mod:`profiling.selection.features`) and runs one of :data:`STRATEGIES`

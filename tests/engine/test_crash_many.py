@@ -1,4 +1,4 @@
-"""Crashes (issue #11): a real ``python -m engine.run`` SIGKILLed at random moments, over and over.
+"""Crashes: a real ``python -m engine.run`` SIGKILLed at random moments, over and over.
 
 One run is killed and resumed at least 20 times (seeded random moments: during start-up and
 profiling, and after a random number of further dialogs plus a random few milliseconds), each kill

@@ -1,4 +1,4 @@
-"""LLM-server faults under load (issue #11): ``engine.run`` against a real HTTP server that misbehaves.
+"""LLM-server faults under load: ``engine.run`` against a real HTTP server that misbehaves.
 
 The server (tests/support/openai_server.py) answers every chat request with the scripted realizer's turn for
 the directive in the last user message (``--directive on``), and injects one kind of fault (or a mix

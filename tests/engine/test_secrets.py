@@ -1,4 +1,4 @@
-"""Secrets (issue #11): an API key given by environment is used, and written nowhere.
+"""Secrets: an API key given by environment is used, and written nowhere.
 
 A run against a real HTTP server (the scripted realizer behind it, with some failing calls so the
 retry log lines and failure reasons are written too) takes its settings from a TOML file that names

@@ -2,7 +2,7 @@
 
 The wrapped client (the scripted realizer, or any other) writes the turn; :class:`FaultyClient`
 reads the directive in the request (role, node, attempt, bindings) and, when the schedule says so,
-rewrites the answer with one of the faults of issue #5's "Done when":
+rewrites the answer with one of the faults the validators must catch:
 
 - ``target_leak``: the user names the hidden target before it is recommended;
 - ``invented_item``: the system names a product that is not in the catalog;

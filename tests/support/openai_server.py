@@ -9,7 +9,7 @@ Fault injection is by configuration: ``fault(n, body) -> Fault | None`` is asked
 (1-based) is answered, and a Fault can be an HTTP status with headers (429 with or without
 Retry-After, 500, 503), a hang, a connection reset, a truncated body, an empty body, an answer that
 is not the JSON asked for, an answer in the wrong role, or a very long answer. The engine's retry
-tests (issue #6) and fault tests (issue #11) build on these.
+tests and fault tests build on these.
 
 A request is in flight from the moment its body is read until its answer starts going out (or the
 server drops it, or the client gives up on a hang): so ``max_in_flight`` is what a client's

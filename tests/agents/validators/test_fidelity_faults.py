@@ -1,6 +1,6 @@
 """The planted-fault suite through the executor: each fault caught, retried, rolled back after 4 failures.
 
-Every fault of issue #5's "Done when" (target leaked early, an invented item, a preference with the
+Every fault the executor must catch (target leaked early, an invented item, a preference with the
 wrong polarity, a skipped elicitation, a recommendation too early, a reply in the wrong role) is
 planted by :class:`tests.fault_clients.FaultyClient` around the scripted realizer. A persistent fault
 fails attempts 1..4 of its node, by the right validator only; the attempts' turns stay in the trace,

@@ -134,7 +134,7 @@ def test_items_are_named_by_possessive_plural_and_shortened_titles() -> None:
 
 
 async def test_negation_and_word_forms_of_the_aspects_own_term_at_the_validators() -> None:
-    """Issue 17's cases: "didn't really suit how I use it ... still disappointed" is a complaint about
+    """Natural phrasings: "didn't really suit how I use it ... still disappointed" is a complaint about
     'use', and "using it day to day" asks about it."""
     aspects = {**CTX.aspects, 3: Aspect(id=3, name="use", phrases=("use",))}
     ctx = CTX.model_copy(update={"aspects": aspects})

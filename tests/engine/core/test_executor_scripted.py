@@ -1,6 +1,6 @@
 """The scripted backend and the rule validators through the executor, on a small sample world.
 
-Done-when of issue #5: with the scripted backend at least 95% of the sample world's seeds finish with
+With the scripted backend at least 95% of the sample world's seeds finish with
 every validator passing, and the same seed gives the same dialog. The world here is a small one of the
 same generator (stage 1 from scratch on the default world takes minutes on 2 cores);
 bench/bench_scripted_fidelity.py reports the default world's figure.
