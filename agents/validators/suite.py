@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 from autogen_core.models import ChatCompletionClient
@@ -24,12 +24,24 @@ def default_validators(judge: ChatCompletionClient | None = None) -> list[Valida
     return out
 
 
-async def run_validators(validators: Sequence[Validator], data: ValidationInput) -> list[Verdict]:
-    """Every validator's verdict on one node attempt, in the order given (judges run concurrently)."""
+Check = Callable[[Validator, ValidationInput], Awaitable[Verdict | None]]
+
+
+async def _check(v: Validator, data: ValidationInput) -> Verdict | None:
+    return await v.check(data)
+
+
+async def run_validators(validators: Sequence[Validator], data: ValidationInput, *,
+                         check: Check = _check) -> list[Verdict]:
+    """Every validator's verdict on one node attempt, in the order given (judges run concurrently).
+
+    ``check`` runs a validator that waits (an LLM judge): a caller's own can attribute and catch its
+    model calls; a None verdict is left out.
+    """
     verdicts: list[Verdict | None] = [None] * len(validators)
 
     async def one(k: int) -> None:
-        verdicts[k] = await validators[k].check(data)
+        verdicts[k] = await check(validators[k], data)
 
     # Rule checks never wait: run them inline (a task each costs more than the check itself).
     waiting = []

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import anyio
 import structlog
 
 from agents.backends.base import RecordingClient
@@ -47,8 +46,8 @@ from agents.dialog import (
 from agents.errors import BadOutput, LLMError
 from agents.meaning import reference_for
 from agents.polish import Polisher, voice_for
-from agents.validators.rule import RuleValidator
 from agents.validators.scorer import DialogScore, DialogScorer
+from agents.validators.suite import run_validators
 from engine.core.attribution import (
     attribute_calls,
     call_scope,
@@ -387,34 +386,21 @@ class _DialogRun:
                             reasons=tuple(f.text for f in feedback), feedback=feedback)]
         data = ValidationInput(plan=self.plan, context=self.context, node=node, attempt=attempt,
                                turns=tuple(turns), before=tuple(self.accepted), catalog=self.ex.catalog)
-        validators = self.ex.validators
-        verdicts: list[Verdict | None] = [None] * len(validators)
         errors: list[_BackendFailed] = []
 
-        async def one(k: int) -> None:
-            v = validators[k]
+        async def judged(v: Validator, data: ValidationInput) -> Verdict | None:
             with call_scope(self.rec, self.rec.position(node.index, attempt, None, f"validator:{v.name}")):
                 try:
-                    verdicts[k] = await v.check(data)
+                    return await v.check(data)
                 except LLMError as exc:
                     errors.append(_BackendFailed(f"node {node.index} ({node.state}) attempt {attempt} "
                                                  f"validator {v.name}", exc))
+                    return None
 
-        # Rule validators inline (they never wait, and a task each cost more than their checks); the
-        # others concurrently (an LLM judge waits on its model); verdicts in the configured order.
-        waiting = []
-        for k, v in enumerate(validators):
-            if isinstance(v, RuleValidator):
-                verdicts[k] = v.verdict(data)
-            else:
-                waiting.append(k)
-        if waiting:
-            async with anyio.create_task_group() as tg:
-                for k in waiting:
-                    tg.start_soon(one, k)
+        verdicts = await run_validators(self.ex.validators, data, check=judged)
         if errors:
             raise errors[0]
-        return [v for v in verdicts if v is not None]
+        return verdicts
 
 
 def _feedback(failed: Sequence[Verdict]) -> tuple[Feedback, ...]:
