@@ -15,8 +15,9 @@ validators). Against it, in this order:
     openai SDK backend). Every request it sends is kept (the messages only) for (a) and (b).
 (a) a bare loop of ``AsyncOpenAI().chat.completions.create`` on the same requests, ``--concurrency``
     workers, doing nothing else (reads the answer text);
-(b) the same bare loop with httpx2's AsyncClient (pooled, keep-alive; the client HttpBackend uses),
-    body encoded with orjson, answer read with orjson.
+(b) the same bare loop with httpx2's AsyncClient (pooled, keep-alive), body encoded with orjson,
+    answer read with orjson;
+(b2) the same bare loop with aiohttp's ClientSession (pooled, keep-alive), same encoding.
 
 Figures: calls, wall time, client CPU per call (``time.process_time`` of this process: every thread,
 SQLite's writer included; each phase after a warm-up of its own) and the server's CPU per request of
@@ -141,6 +142,26 @@ async def _bare_httpx(base_url: str, bodies: Sequence[dict[str, Any]], concurren
         await client.aclose()
 
 
+async def _bare_aiohttp(base_url: str, bodies: Sequence[dict[str, Any]], concurrency: int, server_pid: int
+                        ) -> Phase:
+    import aiohttp
+
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=120.0),
+        headers={"Authorization": f"Bearer {os.environ[KEY_ENV]}", "Content-Type": "application/json"})
+    url = base_url + "/chat/completions"
+
+    async def call(body: dict[str, Any]) -> str:
+        async with session.post(url, data=orjson.dumps(body)) as response:
+            response.raise_for_status()
+            return orjson.loads(await response.read())["choices"][0]["message"]["content"] or ""
+
+    try:
+        return await _timed(bodies, concurrency, server_pid, call)
+    finally:
+        await session.close()
+
+
 async def bench(args: argparse.Namespace, port: int, server_pid: int) -> list[str]:
     corpus, prepared = load_dialogs(args.world, args.distinct)
     dialogs = clone_inputs(prepared.inputs, args.dialogs)
@@ -171,7 +192,7 @@ async def bench(args: argparse.Namespace, port: int, server_pid: int) -> list[st
     bodies = [{"model": config.model, "messages": to_chat_dicts(m, model=config.model),
                "max_tokens": config.max_tokens, "temperature": config.temperature, "seed": config.seed}
               for m in kept]
-    for name, loop in (("a", _bare_sdk), ("b", _bare_httpx)):
+    for name, loop in (("a", _bare_sdk), ("b", _bare_httpx), ("b2", _bare_aiohttp)):
         phases[name] = await loop(base_url, bodies, args.concurrency, server_pid)
         if phases[name][0] != len(bodies):
             raise ConvRecError(f"({name}) read {phases[name][0]} answers for {len(bodies)} requests")
@@ -179,11 +200,12 @@ async def bench(args: argparse.Namespace, port: int, server_pid: int) -> list[st
     accepted = sum(r.status == "accepted" for r in results)
     per = {k: cpu / calls for k, (calls, _w, cpu, _s) in phases.items()}
     labels = {"a": "(a) bare AsyncOpenAI loop", "b": "(b) bare httpx2 loop     ",
+              "b2": "(b2) bare aiohttp loop   ",
               "c": f"(c) engine ({args.engine_client:5s})      "}
     lines = [f"{len(results)} dialogs ({len(prepared.inputs)} distinct seeds, {args.world} world), "
              f"{accepted} accepted; concurrency {args.concurrency} (dialogs live, endpoint limit and bare "
              f"workers); engine wrote {rows:,} trace rows"]
-    for k in ("a", "b", "c"):
+    for k in ("a", "b", "b2", "c"):
         calls, wall, cpu, server = phases[k]
         lines.append(f"{labels[k]}: {calls:,} calls in {wall:.1f} s = {calls / wall:.0f} calls/s; client CPU "
                      f"{cpu:.2f} s = {per[k] * 1e3:.3f} ms per call ({1 / per[k]:.0f} calls/s per core); "
