@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from agents.catalog import normalise_tokens
 from agents.dialog import NodeRequest
-from profiling.profiles import Aspect, ItemProfile, ProfileSource
+from profiling.profiles import Aspect, CatalogEntry, ItemProfile, ProfileSource
 
 __all__ = ["SearchHit", "rank_items", "search_catalog", "wanted_aspects"]
 
@@ -93,7 +93,7 @@ def wanted_aspects(request: NodeRequest) -> dict[int, float]:
 
 def rank_items(
     want: Mapping[int, float],
-    profiles: Iterable[ItemProfile],
+    profiles: Iterable[ItemProfile | CatalogEntry],
     aspects: Mapping[int, Aspect],
     *,
     exclude: Iterable[str] = (),
@@ -107,16 +107,17 @@ def rank_items(
         if prof.item in skip or prof.item in seen:
             continue
         seen.add(prof.item)
+        entry = CatalogEntry.of(prof) if isinstance(prof, ItemProfile) else prof
         score = 0.0
         matched: list[tuple[str, float, int]] = []
-        for s in prof.aspects:
-            w = want.get(s.aspect)
-            if w is None or s.mentions == 0:
+        for aspect, sentiment, mentions in entry.aspects:
+            w = want.get(aspect)
+            if w is None or mentions == 0:
                 continue
-            score += w * s.sentiment * min(1.0, s.mentions / _FULL_EVIDENCE_MENTIONS)
-            name = aspects[s.aspect].name if s.aspect in aspects else str(s.aspect)
-            matched.append((name, round(s.sentiment, 3), s.mentions))
-        hits.append(SearchHit(prof.item, prof.title or prof.item, round(score, 6), tuple(matched)))
+            score += w * sentiment * min(1.0, mentions / _FULL_EVIDENCE_MENTIONS)
+            name = aspects[aspect].name if aspect in aspects else str(aspect)
+            matched.append((name, round(sentiment, 3), mentions))
+        hits.append(SearchHit(entry.item, entry.title or entry.item, round(score, 6), tuple(matched)))
     hits.sort(key=lambda h: (-h.score, h.item))
     return hits[:k]
 
@@ -127,19 +128,18 @@ def search_catalog(
     source: ProfileSource | None = None,
     items: Sequence[str] = (),
     k: int = 3,
-    catalog: Sequence[ItemProfile] | None = None,
+    catalog: Sequence[CatalogEntry] | None = None,
 ) -> list[SearchHit]:
     """The best ``k`` items for what the user said so far; alternatives already declined are left out.
 
-    ``catalog``: the profiles of ``items`` at the seed's time, when the caller already has them (they
+    ``catalog``: the entries of ``items`` at the seed's time, when the caller already has them (they
     do not change within a dialog, and computing them is most of a search's cost).
     """
     ctx = request.context
-    profiles: list[ItemProfile] = [ctx.target, *ctx.negatives]
+    profiles: list[ItemProfile | CatalogEntry] = [ctx.target, *ctx.negatives]
     if catalog is not None:
         profiles.extend(catalog)
     elif source is not None:
-        at = ctx.seed.target.timestamp
-        profiles.extend(source.item_profile(i, at, evidence=False) for i in items)
+        profiles.extend(source.catalog_view(items, ctx.seed.target.timestamp))
     declined = {n.negative.item for n in request.plan.nodes[: request.node.index] if n.negative is not None}
     return rank_items(wanted_aspects(request), profiles, ctx.aspects, exclude=declined, k=k)

@@ -21,7 +21,7 @@ from agents.directive import build_directive
 from agents.personas import Persona, load_persona
 from agents.prompts import build_prompt
 from agents.search import search_catalog
-from profiling.profiles import ItemProfile, ProfileSource
+from profiling.profiles import CatalogEntry, ProfileSource
 
 __all__ = ["SEARCH_NODES", "SystemAgent"]
 
@@ -49,16 +49,15 @@ class SystemAgent:
         self._runner = AutogenRunner(name, client)
         # What its prompts reuse from turn to turn (one agent plays one dialog at a time).
         self._memo: dict[Any, Any] = {}
-        # Item profiles at a seed's time, computed once: a dialog searches at one time, many times.
-        self._catalog: tuple[datetime, list[ItemProfile]] | None = None
+        # The catalog at a seed's time, computed once: a dialog searches at one time, many times.
+        self._catalog: tuple[datetime, list[CatalogEntry]] | None = None
 
-    def _catalog_at(self, request: NodeRequest) -> list[ItemProfile]:
+    def _catalog_at(self, request: NodeRequest) -> list[CatalogEntry]:
         if self._profiles is None:
             return []
         at = request.context.seed.target.timestamp
         if self._catalog is None or self._catalog[0] != at:
-            # The search reads sentiment and mentions only: no evidence quotes (half of a profile's cost).
-            self._catalog = (at, [self._profiles.item_profile(i, at, evidence=False) for i in self._items])
+            self._catalog = (at, self._profiles.catalog_view(self._items, at))
         return self._catalog[1]
 
     async def reply(self, request: NodeRequest) -> AgentReply:

@@ -37,16 +37,25 @@ behind it, and quotes agreeing with the stance. ``exclude_user``: what *other* b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 from pydantic import BaseModel, Field
 
+from profiling.catalog_view import aspect_summaries, smooth
 from profiling.corpus import Corpus, to_millis
 from profiling.errors import ProfilingError
 from profiling.evidence import share_interval, stance_of, trend_sides
-from profiling.profiles import Aspect, AspectPreference, AspectSentiment, ItemProfile, Trajectory, UserProfile
+from profiling.profiles import (
+    Aspect,
+    AspectPreference,
+    AspectSentiment,
+    CatalogEntry,
+    ItemProfile,
+    Trajectory,
+    UserProfile,
+)
+from profiling.sentence_facts import SentenceFacts
 from profiling.timeline import (
     Bucket,
     bucket_index,
@@ -89,31 +98,6 @@ class ProfileSettings(BaseModel):
     stance_prior: float = Field(1.0, gt=0, description="Beta prior pseudo-counts of each sign (1: uniform)")
     stance_level: float = Field(0.9, gt=0, lt=1, description="credible interval a stance must hold at")
     provenance_ids: int = Field(200, ge=0, description="sentence ids kept per preference or community view")
-
-
-@dataclass(frozen=True, slots=True)
-class SentenceFacts:
-    """One row per aspect mention (or per sentence): where it comes from, its aspect and its sentiment.
-
-    With ``sentence`` given, row ``j`` is a mention in sentence ``sentence[j]`` (a sentence about two
-    aspects has two rows) and ``texts`` holds the sentences; without it, rows are the sentences themselves.
-    """
-
-    row: np.ndarray  # int64 corpus row
-    user: np.ndarray  # int32 index into corpus.users
-    item: np.ndarray  # int32 index into corpus.item_ids
-    ts: np.ndarray  # int64 epoch ms
-    label: np.ndarray  # int32 aspect id, -1 = no aspect
-    sentiment: np.ndarray  # float32 in [-1, 1]
-    texts: Sequence[str]
-    sentence: np.ndarray | None = None  # int64 index into texts per row
-
-    def __len__(self) -> int:
-        return len(self.row)
-
-    def sentence_id(self, j: int) -> int:
-        """The sentence (index into ``texts``) of row ``j``."""
-        return int(self.sentence[j]) if self.sentence is not None else j
 
 
 class TemporalProfiler:
@@ -322,6 +306,16 @@ class TemporalProfiler:
             n_reviews=n,
         )
 
+    def catalog_view(self, items: Sequence[str], at: datetime) -> list[CatalogEntry]:
+        """What a catalog search reads of ``items`` before ``at``: ``item_profile(i, at, evidence=False)``'s
+        aspect ids, sentiments and mentions, to the bit, for all items in a few array passes."""
+        t = _millis(at)
+        windows = [self._item_window(self._item(i), t) for i in items]
+        f, st = self.facts, self.settings
+        summaries = aspect_summaries(windows, f.label, f.sentiment, self._bucket,
+                                     int(bucket_index(t - 1, st.bucket)), self._k, st.smoothing)
+        return [CatalogEntry(i, self.corpus.items[i].title, a) for i, a in zip(items, summaries, strict=True)]
+
     # -- trajectories ------------------------------------------------------------------------------
     def trajectory(self, item: str, aspect: int, at: datetime | None = None) -> Trajectory:
         """Bucketed community sentiment of one (item, aspect) from its first mention up to ``at``.
@@ -424,17 +418,7 @@ class TemporalProfiler:
         sums = np.bincount(
             key, weights=self.facts.sentiment[idx].astype(np.float64), minlength=self._k * nb
         ).reshape(self._k, nb)
-        lam = self.settings.smoothing
-        smoothed = np.zeros((self._k, nb))
-        run_s = np.zeros(self._k)
-        run_c = np.zeros(self._k)
-        for b in range(nb):
-            run_s = lam * run_s + sums[:, b]
-            run_c = lam * run_c + cnt[:, b]
-            smoothed[:, b] = np.divide(
-                run_s, run_c, out=smoothed[:, b - 1].copy() if b else np.zeros(self._k), where=run_c > 0
-            )
-        return idx, cnt, sums, smoothed
+        return idx, cnt, sums, smooth(cnt, sums, self.settings.smoothing)
 
 
 def _millis(at: datetime) -> int:

@@ -7,13 +7,15 @@ the run's aspect table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Aspect", "AspectPreference", "AspectSentiment", "ItemProfile", "ProfileSource", "Stance",
-           "Trajectory", "UserProfile"]
+__all__ = ["Aspect", "AspectPreference", "AspectSentiment", "CatalogEntry", "ItemProfile", "ProfileSource",
+           "Stance", "Trajectory", "UserProfile"]
 
 
 class Aspect(BaseModel):
@@ -125,6 +127,23 @@ class ItemProfile(BaseModel):
         return next((a for a in self.aspects if a.aspect == aspect), None)
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """An item as a catalog search reads it at a time: per aspect (id, sentiment, mentions), most
+    mentioned first, ties by id; the same figures as its ItemProfile's ``aspects`` (a plain record:
+    a search ranks whole catalogs of them)."""
+
+    item: str
+    title: str
+    aspects: tuple[tuple[int, float, int], ...]
+
+    @classmethod
+    def of(cls, profile: ItemProfile) -> CatalogEntry:
+        """The entry of a full profile."""
+        return cls(profile.item, profile.title,
+                   tuple((s.aspect, s.sentiment, s.mentions) for s in profile.aspects))
+
+
 class Trajectory(BaseModel):
     """Community sentiment of one (item, aspect) over time buckets (e.g. quarters)."""
 
@@ -151,3 +170,5 @@ class ProfileSource(Protocol):
 
     def item_profile(self, item: str, at: datetime, *, exclude_user: str | None = None,
                      evidence: bool = True) -> ItemProfile: ...
+
+    def catalog_view(self, items: Sequence[str], at: datetime) -> list[CatalogEntry]: ...
