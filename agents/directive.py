@@ -273,13 +273,42 @@ def build_directive(
     role: Speaker,
     persona: Persona,
     search: tuple[SearchHit, ...] | list[SearchHit] = (),
+    *,
+    memo: dict[Any, Any] | None = None,
 ) -> Directive:
     """The directive of ``role``'s next turn for ``request``.
 
     Evidence naming the target is dropped while the target is not on the table (the user must not
     name it before it is recommended, the system must not recommend it early), and so is evidence
     that does not mention its aspect by name or top phrase.
+
+    ``memo``: a dict the caller keeps for one dialog; what a node gives every turn of it (binding,
+    aliases, what was revealed and declined before) is then worked out once per node and role.
     """
+    node = request.node
+    key = ("directive", role, id(node))
+    cached = memo.get(key) if memo is not None else None
+    if cached is not None and cached[0] is node and cached[1] is request.plan:
+        fixed = cached[2]
+    else:
+        fixed = _node_fields(request, role)
+        if memo is not None:  # kept with the node and plan: their ids are not reused meanwhile
+            memo[key] = (node, request.plan, fixed)
+    return Directive(
+        **fixed,
+        exchange=request.exchange,
+        attempt=request.attempt,
+        final_exchange=request.final_exchange,
+        search=tuple(Hit(item=h.item, title=h.title, score=h.score, aspects=h.aspects) for h in search),
+        persona=persona.name,
+        knobs=persona.knobs,
+        feedback=tuple(f for f in request.feedback if f.role in (role, None)),
+        seed=directive_seed(request.plan, node.index, request.attempt, request.exchange, role),
+    )
+
+
+def _node_fields(request: NodeRequest, role: Speaker) -> dict[str, Any]:
+    """The directive's fields that depend on the node, the plan and the role only, not on the turn."""
     node = request.node
     plan = request.plan
     on_table = target_on_table(plan, node.index) or (node.type == "recommend_target" and role == "user")
@@ -303,31 +332,23 @@ def build_directive(
             if slot is not None:
                 names.append(slot.user.name)
         revealed.extend(n for n in names if n not in revealed)
-    return Directive(
-        role=role,
-        node=node.type,
-        node_index=node.index,
-        state=node.state,
-        acts=node.user_acts if role == "user" else node.system_acts,
-        opens=node.opener == role,
-        exchange=request.exchange,
-        attempt=request.attempt,
-        final_exchange=request.final_exchange,
-        min_turns=node.min_turns,
-        max_turns=node.max_turns,
-        category=_category(request),
-        binding=binding,
-        revealed_before=tuple(revealed),
-        declined_before=tuple(declined),
-        target_on_table=on_table,
-        aliases=_aliases(request, ids),
-        alternative_praise=praise,
-        search=tuple(Hit(item=h.item, title=h.title, score=h.score, aspects=h.aspects) for h in search),
-        persona=persona.name,
-        knobs=persona.knobs,
-        feedback=tuple(f for f in request.feedback if f.role in (role, None)),
-        seed=directive_seed(plan, node.index, request.attempt, request.exchange, role),
-    )
+    return {
+        "role": role,
+        "node": node.type,
+        "node_index": node.index,
+        "state": node.state,
+        "acts": node.user_acts if role == "user" else node.system_acts,
+        "opens": node.opener == role,
+        "min_turns": node.min_turns,
+        "max_turns": node.max_turns,
+        "category": _category(request),
+        "binding": binding,
+        "revealed_before": tuple(revealed),
+        "declined_before": tuple(declined),
+        "target_on_table": on_table,
+        "aliases": _aliases(request, ids),
+        "alternative_praise": praise,
+    }
 
 
 def render_directive(directive: Directive) -> str:

@@ -64,7 +64,7 @@ class SystemAgent:
         """The system's next message for ``request``."""
         hits = (search_catalog(request, k=self._k, catalog=self._catalog_at(request))
                 if request.node.type in SEARCH_NODES else [])
-        directive = build_directive(request, "system", self.spec, hits)
+        directive = build_directive(request, "system", self.spec, hits, memo=self._memo)
         prompt = build_prompt(directive, self.spec, request.transcript, embed_directive=self._embed,
                               memo=self._memo)
         out = await self._runner.run(prompt)

@@ -41,7 +41,7 @@ class UserAgent:
 
     async def reply(self, request: NodeRequest) -> AgentReply:
         """The user's next message for ``request``."""
-        directive = build_directive(request, "user", self.spec)
+        directive = build_directive(request, "user", self.spec, memo=self._memo)
         prompt = build_prompt(directive, self.spec, request.transcript, embed_directive=self._embed,
                               memo=self._memo)
         out = await self._runner.run(prompt)

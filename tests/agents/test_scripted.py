@@ -212,3 +212,26 @@ def test_evidence_off_its_aspect_or_negated_is_never_quoted(pair: str) -> None:
             assert "color" not in text and "not bad" not in text
             if node.type == "elicit" and all(f.name != "comfort" for f in node.reveals):
                 assert "comfort" not in text
+
+
+@PROPS
+@given(contexts())
+def test_a_dialogs_memo_gives_the_directives_built_afresh(ctx: PlanContext) -> None:
+    try:
+        plan = PLANNER.plan(ctx)
+    except NoFeasiblePathError:
+        return
+    memo: dict[object, object] = {}
+    for node in plan.nodes:
+        for exchange in range(node.max_turns):
+            for role, persona in (("user", USER), ("system", SYSTEM)):
+                for attempt in (1, 2):
+                    req = NodeRequest(plan=plan, context=ctx, node=node, attempt=attempt, exchange=exchange,
+                                      transcript=(), final_exchange=exchange == node.max_turns - 1)
+                    fresh = build_directive(req, role, persona)  # type: ignore[arg-type]
+                    assert build_directive(req, role, persona, memo=memo) == fresh  # type: ignore[arg-type]
+    # A node of another plan (a replan) at the same index is not served from the memo.
+    other = plan.model_copy(update={"nodes": tuple(n.model_copy() for n in plan.nodes)})
+    for node in other.nodes:
+        req = NodeRequest(plan=other, context=ctx, node=node, attempt=1, exchange=0, transcript=())
+        assert build_directive(req, "user", USER, memo=memo) == build_directive(req, "user", USER)
