@@ -160,14 +160,26 @@ def _terms(aspect_name: str | None, phrases: tuple[str, ...], aspect_id: int, na
                        loose=tuple(loose))
 
 
-def _cover(tokens: Sequence[str], terms: Iterable[tuple[str, ...]]) -> frozenset[int]:
+def _cover(tokens: Sequence[str], where: Mapping[str, list[int]], terms: Iterable[tuple[str, ...]]
+           ) -> frozenset[int]:
+    """Positions of ``tokens`` covered by an occurrence of one of ``terms``; ``where``: each token's
+    positions (a term is only tried where its first word is)."""
     out: set[int] = set()
     for term in terms:
+        if not term or (starts := where.get(term[0])) is None:
+            continue
         n = len(term)
-        for k in range(len(tokens) - n + 1):
-            if tuple(tokens[k:k + n]) == term:
+        for k in starts:
+            if n == 1 or tuple(tokens[k:k + n]) == term:
                 out.update(range(k, k + n))
     return frozenset(out)
+
+
+def _positions(tokens: Sequence[str]) -> dict[str, list[int]]:
+    where: dict[str, list[int]] = {}
+    for k, t in enumerate(tokens):
+        where.setdefault(t, []).append(k)
+    return where
 
 
 def text_roots(text: str) -> list[str]:
@@ -186,17 +198,18 @@ def mentioned_aspects(text: str, table: Iterable[AspectTerms], *, primary_only: 
     and everyday attribute words (for a table of the aspects a node binds).
     """
     toks = text_roots(text)
+    where = _positions(toks)
     hits: list[tuple[int, frozenset[int], tuple[int, int]]] = []
     for a in table:
         terms = a.primary_roots if primary_only else a.term_roots
-        cov = _cover(toks, terms)
+        cov = _cover(toks, where, terms)
         if loose and not cov:
-            cov = _cover(toks, a.loose)
+            cov = _cover(toks, where, a.loose)
             if cov:
                 hits.append((a.aspect, cov, (-1, len(cov))))
             continue
         if cov:
-            prim = _cover(toks, a.primary_roots)
+            prim = _cover(toks, where, a.primary_roots)
             hits.append((a.aspect, cov, (len(prim), len(cov))))
     return [a for a, cov, score in hits
             if not any(cov <= c2 and s2 > score for b, c2, s2 in hits if b != a)]

@@ -25,6 +25,8 @@ __all__ = ["cut_titles", "item_referenced", "names_item", "short_mentions", "spe
 
 def _contains(tokens: Sequence[str], term: tuple[str, ...]) -> bool:
     n = len(term)
+    if n and term[0] not in tokens:  # most terms miss at their first word: no window built
+        return False
     return any(tuple(tokens[k:k + n]) == term for k in range(len(tokens) - n + 1))
 
 

@@ -130,13 +130,18 @@ def clause_sentiment(clause: str, mask: Iterable[AspectTerms] = ()) -> float:
     for pattern, word in _IDIOMS:
         text = pattern.sub(word, text)
     words = text.split()
-    masked_terms = [term for a in mask for term in a.term_lemmas]
-    if masked_terms:
+    # Terms by their first lemma, in mask order: a word is only tried against terms starting with it.
+    masked: dict[str, list[tuple[str, ...]]] = {}
+    for a in mask:
+        for term in a.term_lemmas:
+            masked.setdefault(term[0], []).append(term)
+    if masked:
         keep: list[str] = []
         lemmas = [lemma(t) for w in words for t in (normalise_tokens(w) or [""])[:1]]
         k = 0
         while k < len(words):
-            hit = next((len(t) for t in masked_terms if tuple(lemmas[k:k + len(t)]) == t), 0)
+            tried = masked.get(lemmas[k], ())
+            hit = next((len(t) for t in tried if tuple(lemmas[k:k + len(t)]) == t), 0)
             if hit:
                 k += hit
                 continue
