@@ -36,6 +36,7 @@ from agents.scripted import realise
 from agents.validators import default_validators
 from engine.core.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
 from engine.core.executor import DialogResult
+from engine.core.heap import settled_heap
 from engine.core.records import dialog_record
 from engine.core.scheduler import DialogScheduler
 from engine.gateway import EndpointLimits, EndpointRegistry
@@ -240,5 +241,6 @@ async def engine_play(store: TraceStore, corpus: Corpus, prepared: PreparedDialo
     played = Played(scheduler, registry, run_id, results)
     if started is not None:
         started.append(played)
-    await scheduler.run(dialogs)
+    with settled_heap():  # as engine.run plays them
+        await scheduler.run(dialogs)
     return played

@@ -37,6 +37,7 @@ from engine.core import (
     PreparedDialogs,
     TraceEvent,
     TraceSink,
+    settled_heap,
 )
 from engine.store.schema import Row, event_rows
 from profiling.corpus import Corpus
@@ -172,7 +173,8 @@ class ShardWorker:
                                     on_result=on_result, progress=False, handle_signals=False)
         self._scheduler = scheduler
         try:
-            outcome = await scheduler.run([self._inputs[k] for k in keys])
+            with settled_heap():
+                outcome = await scheduler.run([self._inputs[k] for k in keys])
         finally:
             self._gate.close()
             await client.close()

@@ -6,6 +6,7 @@
 - :mod:`~engine.core.dialog_inputs`: from a corpus to planned dialogs (:func:`prepare_dialog_set`);
 - :mod:`~engine.core.setup`: :class:`DialogSetup`, the one way a run makes executors and dataset lines;
 - :mod:`~engine.core.scheduler`: :class:`DialogScheduler`, many dialogs at once, bounded, drained on Ctrl-C;
+- :mod:`~engine.core.heap`: :func:`settled_heap`, the collector's settings while dialogs play;
 - :mod:`~engine.core.progress`, :mod:`~engine.core.signals`, :mod:`~engine.core.logs`: what a run shows,
   how it hears Ctrl-C, where it logs.
 """
@@ -38,6 +39,7 @@ from engine.core.events import (
     system_clock,
 )
 from engine.core.executor import AttemptRecord, DialogExecutor, DialogResult, RollbackRecord
+from engine.core.heap import settled_heap
 from engine.core.logs import close_logging, configure_logging
 from engine.core.progress import ProgressDisplay
 from engine.core.records import dialog_record
@@ -82,6 +84,7 @@ __all__ = [
     "prepare_dialog_set",
     "prepare_dialogs",
     "seed_order",
+    "settled_heap",
     "system_clock",
     "watch_signals",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from rich.console import Console
 
-from engine.core import DialogInput, DialogResult, DialogScheduler, DialogSetup, TraceSink
+from engine.core import DialogInput, DialogResult, DialogScheduler, DialogSetup, TraceSink, settled_heap
 from engine.gateway import EndpointRegistry, EndpointStats, ManagedClient
 from engine.store import TraceStore
 
@@ -47,7 +47,8 @@ class LocalPlayer:
         scheduler = DialogScheduler(make_executor, self.store, concurrency=s.concurrency, on_result=on_result,
                                     console=self.console, progress=not s.quiet, budget_usd=s.budget_usd)
         try:
-            outcome = await scheduler.run(todo, already_done=already_done)
+            with settled_heap():
+                outcome = await scheduler.run(todo, already_done=already_done)
         finally:
             self.budget_reached = scheduler.budget_reached
         self.interrupted = outcome.interrupted
