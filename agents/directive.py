@@ -169,28 +169,33 @@ def _aspect_terms(aspect: Aspect | None) -> list[list[str]]:
     return terms
 
 
-def _scrub(value: Any, banned: list[list[str]], aspects: Mapping[int, Aspect]) -> Any:
+def _scrub(value: Any, banned: list[list[str]], aspects: Mapping[int, Aspect], ids: set[int]) -> Any:
     """Keep the evidence sentences that are visibly about their fact's aspect and name no banned title.
 
     Stage 1 assigns sentences to aspects by clustering, so a user's "evidence" on one aspect can be a
     sentence about another; quoting it would state a preference the plan did not bind. And a review
-    may name the hidden target. A dropped quote's sentence id goes with it.
+    may name the hidden target. A dropped quote's sentence id goes with it. Every ``"aspect": <id>``
+    met on the way is added to ``ids`` (the aspects the binding refers to).
     """
     if isinstance(value, dict):
-        terms = _aspect_terms(aspects.get(value["aspect"])) if isinstance(value.get("aspect"), int) else None
+        aspect = value.get("aspect")
+        terms = None
+        if isinstance(aspect, int):
+            ids.add(aspect)
+            terms = _aspect_terms(aspects.get(aspect))
         quotes = isinstance(value.get("evidence"), list)  # a target's "evidence" is a label, not quotes
         skip = ("evidence", "evidence_ids") if quotes else ()
-        out = {k: _scrub(v, banned, aspects) for k, v in value.items() if k not in skip}
+        out = {k: _scrub(v, banned, aspects, ids) for k, v in value.items() if k not in skip}
         if quotes:
-            ids = value.get("evidence_ids") or [None] * len(value["evidence"])
-            kept = [(s, i) for s, i in zip(value["evidence"], ids, strict=False)
+            ev_ids = value.get("evidence_ids") or [None] * len(value["evidence"])
+            kept = [(s, i) for s, i in zip(value["evidence"], ev_ids, strict=False)
                     if not _names_any(s, banned) and (terms is None or _names_any(s, terms))]
             out["evidence"] = [s for s, _ in kept]
             if "evidence_ids" in value:
                 out["evidence_ids"] = [i for _, i in kept if i is not None]
         return out
     if isinstance(value, list):
-        return [_scrub(v, banned, aspects) for v in value]
+        return [_scrub(v, banned, aspects, ids) for v in value]
     return value
 
 
@@ -245,18 +250,6 @@ def _aliases(request: NodeRequest, ids: set[int]) -> dict[str, tuple[str, ...]]:
     aspects = request.context.aspects
     table = _alias_table(tuple((i, a.name, tuple(a.phrases)) for i, a in sorted(aspects.items())))
     return {aspects[i].name: table[i] for i in sorted(ids) if i in table and i in aspects}
-
-
-def _aspect_ids(value: Any) -> set[int]:
-    """The aspect ids a dumped binding refers to (every ``"aspect": <id>`` in it)."""
-    if isinstance(value, dict):
-        found = {value["aspect"]} if isinstance(value.get("aspect"), int) else set()
-        for v in value.values():
-            found |= _aspect_ids(v)
-        return found
-    if isinstance(value, list):
-        return set().union(*(_aspect_ids(v) for v in value)) if value else set()
-    return set()
 
 
 def _praise(binding: NodeBinding) -> AspectNote | None:
@@ -316,10 +309,10 @@ def _node_fields(request: NodeRequest, role: Speaker) -> dict[str, Any]:
     if not on_table and node.type != "recommend_target":
         title = request.context.target.title or request.context.target.item
         banned = [normalise_tokens(title), normalise_tokens(request.context.target.item)]
-    scrubbed = _scrub(node.model_dump(mode="json"), banned, request.context.aspects)
+    ids: set[int] = set()
+    scrubbed = _scrub(node.model_dump(mode="json"), banned, request.context.aspects, ids)
     binding = NodeBinding.model_validate(scrubbed)
     praise = _praise(binding) if role == "system" else None
-    ids = _aspect_ids(scrubbed)
     if praise is not None:
         ids |= {a.id for a in request.context.aspects.values() if a.name == praise.name}
     revealed: list[str] = []
