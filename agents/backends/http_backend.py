@@ -8,13 +8,14 @@ retries). The body is encoded with orjson and the answer read as plain JSON. Str
 (``streams = False``: ``create_stream`` gives the whole answer at once); select the SDK backend
 (``BackendConfig.openai_client = "sdk"``) to stream.
 
-The client is aiohttp: its whole request path costs about a fifth of httpx2's in client CPU
-(``bench/bench_call_path.py``). HTTP/1.1 keep-alive, no connection limit (the gateway's limiter bounds
-calls in flight, so a pool limit would only queue them twice). An aiohttp session belongs to the event
-loop it was opened in, so it is opened on the first call, inside the running loop (the backend may be
-built outside any loop), and :meth:`HttpBackend.close` closes it; after a close the backend may be used
-again, in the same loop or another one. Proxy variables (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``)
-are read when the session is opened, as the SDK's client reads them when it is built.
+The client is aiohttp: its whole request path costs about a sixth of httpx2's in client CPU
+(``bench/bench_call_path.py``). HTTP/1.1 keep-alive (aiohttp has no HTTP/2 client), no connection
+limit (the gateway's limiter bounds calls in flight, so a pool limit would only queue them twice). An
+aiohttp session belongs to the event loop it was opened in, so it is opened on the first call, inside
+the running loop (the backend may be built outside any loop), and :meth:`HttpBackend.close` closes it;
+after a close the backend may be used again, in the same loop or another one. Proxy variables
+(``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``) are read when the session is opened, as the SDK's
+client reads them when it is built.
 """
 
 from __future__ import annotations
