@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 
 from agents.errors import BackendConfigError
 from agents.secrets import url_credentials
 
-__all__ = ["BackendConfig", "JsonMode", "ModelInfoConfig", "smollm2_gguf_path"]
+__all__ = ["BackendConfig", "JsonMode", "ModelInfoConfig", "OpenAIClient", "smollm2_gguf_path"]
 
 # How a request for structured output (``json_output=SomeModel``) is put on the wire:
 #   json_schema         OpenAI structured outputs: {"type": "json_schema", "json_schema": {...}}
@@ -26,6 +26,17 @@ __all__ = ["BackendConfig", "JsonMode", "ModelInfoConfig", "smollm2_gguf_path"]
 JsonMode = Literal["json_schema", "json_object_schema", "json_object", "none"]
 
 SMOLLM2_MODEL = "SmolLM2-135M-Instruct"
+
+
+
+def _renamed_client(value: object) -> object:
+    # Configs written when the lean client was httpx-based say "httpx": the same client, renamed.
+    return "lean" if value == "httpx" else value
+
+
+# How kind "openai" sends requests: "lean" posts them with aiohttp (agents.backends.http_backend),
+# "sdk" goes through the openai SDK (the one that streams).
+OpenAIClient = Annotated[Literal["lean", "sdk"], BeforeValidator(_renamed_client)]
 
 
 class ModelInfoConfig(BaseModel):
@@ -62,9 +73,9 @@ class BackendConfig(BaseModel):
     price_output_per_1m: float = Field(default=0.0, ge=0.0, description="USD per 1M output tokens")
     json_mode: JsonMode = Field(default="json_schema", description="how structured output is requested")
     timeout_s: float = Field(default=120.0, gt=0.0, description="HTTP timeout of one call (openai)")
-    openai_client: Literal["httpx", "sdk"] = Field(
-        default="httpx", description="openai: how requests are sent; httpx = posted directly (lean, no "
-        "streaming), sdk = through the openai SDK (streams)")
+    openai_client: OpenAIClient = Field(
+        default="lean", description="openai: how requests are sent; lean = posted directly with aiohttp "
+        "(least client CPU per call, no streaming), sdk = through the openai SDK (streams)")
     context_window: int = Field(default=2048, ge=1, description="tokens the model can attend to")
     model_info: ModelInfoConfig = Field(default_factory=ModelInfoConfig)
     model_path: Path | None = Field(
