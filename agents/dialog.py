@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, InstanceOf
 
 from agents.catalog import Catalog
 from planners.context import PlanContext
@@ -85,9 +85,11 @@ class NodeRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    plan: DialogPlan
-    context: PlanContext
-    node: NodeBinding
+    # Validated when they were made (their own validators check them): taken as they are here,
+    # not checked again on every request.
+    plan: InstanceOf[DialogPlan]
+    context: InstanceOf[PlanContext]
+    node: InstanceOf[NodeBinding]
     attempt: int
     exchange: int = Field(description="0-based exchange (user+system pair) within this node attempt")
     transcript: tuple[Turn, ...] = Field(description="accepted turns of earlier nodes, then this attempt's")
@@ -122,9 +124,11 @@ class ValidationInput(BaseModel):
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    plan: DialogPlan
-    context: PlanContext
-    node: NodeBinding
+    # Validated when they were made (their own validators check them): taken as they are here,
+    # not checked again on every request.
+    plan: InstanceOf[DialogPlan]
+    context: InstanceOf[PlanContext]
+    node: InstanceOf[NodeBinding]
     attempt: int
     turns: tuple[Turn, ...] = Field(description="this attempt's turns")
     before: tuple[Turn, ...] = Field(description="accepted turns of earlier nodes")

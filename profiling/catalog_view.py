@@ -84,12 +84,15 @@ def _chunk(windows: Sequence[np.ndarray], label: np.ndarray, sentiment: np.ndarr
     cnt = np.bincount(key, minlength=nb * cells).reshape(nb, cells).T
     weights = sentiment[rows].astype(np.float64)
     sums = np.bincount(key, weights=weights, minlength=nb * cells).reshape(nb, cells).T
-    last = np.clip(smooth(cnt, sums, lam, last_only=True), -1, 1).reshape(n, k)
-    mentions = cnt.sum(axis=1).reshape(n, k)
-    out: list[Summary] = []
-    for j in range(n):
-        m = mentions[j]
-        present = np.flatnonzero(m)
-        order = present[np.lexsort((present, -m[present]))]
-        out.append(tuple(zip(order.tolist(), last[j, order].tolist(), m[order].tolist(), strict=True)))
-    return out
+    last = np.clip(smooth(cnt, sums, lam, last_only=True), -1, 1)
+    mentions = cnt.sum(axis=1)
+    # Every mentioned (item, aspect) cell at once, ordered by item, then mentions (most first), then
+    # aspect id; then cut per item.
+    present = np.flatnonzero(mentions)
+    owner, aspect = np.divmod(present, k)
+    order = np.lexsort((aspect, -mentions[present], owner))
+    cells = present[order]
+    rows_of = zip((cells % k).tolist(), last[cells].tolist(), mentions[cells].tolist(), strict=True)
+    flat = list(rows_of)
+    ends = np.cumsum(np.bincount(owner, minlength=n)).tolist()
+    return [tuple(flat[a:b]) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
