@@ -23,6 +23,12 @@ live: 10,000 dialogs live at once, their model calls bounded by the endpoint lim
 (``--llm-concurrency``, as a real server would be). Peak RSS (sampled /proc and ru_maxrss), and the
 event-loop lag: a task sleeps 10 ms in a loop and records how late it wakes.
 
+``--loop-lag-target-ms`` (default: engine.run's) is the engine's loop-lag gate and start pacing, as
+engine.run plays with them (0: off); the throughput line then says what the gate did in the window
+(calls held and for how long on average, the range of its limit on calls in flight, starts held). The
+ceiling is measured the same way with the gate on or off: the gate's monitor (a 5 ms sleeper) runs
+on the main thread, so its CPU is in the CPU per call.
+
 ``--fast-acquire [--yield-every N]`` prototypes a change to engine/core/scheduler.py (patched in for the
 run, nothing else changes): anyio's Semaphore yields to the loop once per slot it grants, so a busy
 loop starts (and refills) one dialog per iteration; with ``fast_acquire=True`` it yields only when it
@@ -61,6 +67,7 @@ from machine import load_note
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from engine.config import RunSettings
 from engine.core.dialog_inputs import PreparedDialogs
 from engine.store import TraceStore, single_error
 from profiling.corpus import Corpus
@@ -118,6 +125,7 @@ class Throughput:
     lag_p99_s: float = math.nan  # event-loop lag in the window (a 10 ms sleeper's late wake-ups)
     lag_max_s: float = math.nan
     llm_concurrency: int = 0  # the endpoint's limit on calls in flight (0: the dialog concurrency)
+    gate: str = ""  # what the loop-lag gate did in the window (empty: off)
 
     @property
     def achieved(self) -> float:
@@ -147,11 +155,28 @@ class Throughput:
                 + (f"all started after {self.start_s:.1f} s" if self.started >= self.concurrency else
                    f"only {self.started} started after {self.start_s:.0f} s")
                 + f"; {self.achieved / self.bound:.1%} of min(ideal, ceiling); loop lag p99 "
-                f"{self.lag_p99_s * 1e3:.1f} ms, max {self.lag_max_s * 1e3:.0f} ms")
+                f"{self.lag_p99_s * 1e3:.1f} ms, max {self.lag_max_s * 1e3:.0f} ms"
+                + (f"; {self.gate}" if self.gate else ""))
+
+
+def _gate_figures(played: Played, before: tuple[int, float, int, float], limits: list[int]) -> str:
+    """What the loop-lag gate and the start pacing did since ``before`` (see _gate_counts)."""
+    held, held_s, starts, start_s = (a - b for a, b in zip(_gate_counts(played), before, strict=True))
+    adm = played.registry.admission
+    assert adm is not None
+    return (f"lag gate: {held:,} calls held {held_s / max(held, 1) * 1e3:.0f} ms on average, limit on "
+            f"calls in flight {min(limits)}-{max(limits)} (mean {statistics.mean(limits):.0f}, "
+            f"{adm.decreases} decreases since start); {starts} dialog starts held {start_s:.1f} s in all")
+
+
+def _gate_counts(played: Played) -> tuple[int, float, int, float]:
+    ep = played.registry.endpoints[0]
+    return ep.held, ep.held_s, played.scheduler.starts_held, played.scheduler.start_held_s
 
 
 async def throughput(corpus: Corpus, prepared: PreparedDialogs, concurrency: int, latency: float,
-                     window: float, settle: float, start_timeout: float, llm: int = 0) -> Throughput:
+                     window: float, settle: float, start_timeout: float, llm: int = 0,
+                     lag_target_ms: float = 0.0) -> Throughput:
     dialogs = clone_inputs(prepared.inputs, concurrency * 4)
     holder: list[Played] = []
     result: list[Throughput] = []
@@ -170,12 +195,17 @@ async def throughput(corpus: Corpus, prepared: PreparedDialogs, concurrency: int
                 started = counts.running + counts.done
                 await anyio.sleep(settle)
                 ep = holder[0].registry.endpoints[0]
+                adm = holder[0].registry.admission
+                gate0 = _gate_counts(holder[0])
                 c0, w0 = ep.succeeded, time.perf_counter()
                 cpu0, main0 = time.process_time(), time.thread_time()
                 live: list[int] = []
+                limits: list[int] = []
                 while time.perf_counter() - w0 < window:
                     await anyio.sleep(0.25)
                     live.append(counts.running)
+                    if adm is not None:
+                        limits.append(int(adm.limit))
                 calls = ep.succeeded - c0
                 w = time.perf_counter() - w0
                 cpu, main = time.process_time() - cpu0, time.thread_time() - main0
@@ -183,13 +213,15 @@ async def throughput(corpus: Corpus, prepared: PreparedDialogs, concurrency: int
                 result.append(Throughput(concurrency, latency, statistics.mean(live), calls, w,
                                          cpu / max(calls, 1), main / max(calls, 1), start_s, cpu / w,
                                          min(started, concurrency), pct(lags, .99),
-                                         max(lags, default=math.nan), llm))
+                                         max(lags, default=math.nan), llm,
+                                         _gate_figures(holder[0], gate0, limits) if adm is not None else ""))
                 tg.cancel_scope.cancel()
 
             tg.start_soon(probe.run)
             tg.start_soon(measure)
             await engine_play(store, corpus, prepared, dialogs, fake_model(latency), concurrency=concurrency,
-                              llm_concurrency=llm or concurrency, started=holder)
+                              llm_concurrency=llm or concurrency, started=holder,
+                              loop_lag_target_ms=lag_target_ms)
             raise ConvRecError(f"all {len(dialogs)} dialogs ended before the window closed: "
                                "shorten --window or --settle")
     return result[0]
@@ -199,13 +231,14 @@ async def bench_throughput(args: argparse.Namespace) -> list[str]:
     corpus, prepared = load_dialogs(args.world, args.distinct)
     lines = [f"fake model latency {args.latency * 1e3:.0f} ms; scheduler semaphore fast_acquire="
              f"{args.fast_acquire} (yield every {args.yield_every}); llm concurrency per endpoint "
-             f"{args.llm_concurrency or '= dialog concurrency'}; {len(prepared.inputs)} distinct seeds "
+             f"{args.llm_concurrency or '= dialog concurrency'}; loop-lag target "
+             f"{args.loop_lag_target_ms:g} ms (0: off); {len(prepared.inputs)} distinct seeds "
              f"({args.world} world); window "
              f"{args.window:g} s, opened {args.settle:g} s after every slot was filled (or --start-timeout)"]
     results = []
     for c in [*args.sweep, args.concurrency]:
         r = await throughput(corpus, prepared, c, args.latency, args.window, args.settle, args.start_timeout,
-                             args.llm_concurrency)
+                             args.llm_concurrency, args.loop_lag_target_ms)
         results.append(r)
         print(r.line(), flush=True)
     ok = [r for r in results if r.achieved >= 0.9 * r.ideal]
@@ -272,7 +305,8 @@ async def bench_live(args: argparse.Namespace) -> list[str]:
             tg.start_soon(probe.run)
             tg.start_soon(measure)
             await engine_play(store, corpus, prepared, dialogs, fake_model(args.latency),
-                              concurrency=args.live, llm_concurrency=args.llm_concurrency, started=holder)
+                              concurrency=args.live, llm_concurrency=args.llm_concurrency, started=holder,
+                              loop_lag_target_ms=args.loop_lag_target_ms)
     traced = ""
     if args.tracemalloc:
         import tracemalloc
@@ -287,7 +321,8 @@ async def bench_live(args: argparse.Namespace) -> list[str]:
     return [
         f"{args.live:,} dialogs ({len(prepared.inputs)} distinct seeds, {args.world} world); scheduler "
         f"semaphore fast_acquire={args.fast_acquire} (yield every {args.yield_every}); fake latency "
-        f"{args.latency * 1e3:.0f} ms; llm concurrency {args.llm_concurrency} (max in flight "
+        f"{args.latency * 1e3:.0f} ms; llm concurrency {args.llm_concurrency}, loop-lag target "
+        f"{args.loop_lag_target_ms:g} ms (max in flight "
         f"{int(out['max_in_flight'])})",
         f"peak live dialogs {live:,}, "
         + (f"all live after {out['start_s']:.1f} s" if live >= args.live else
@@ -379,7 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     live.add_argument("--tracemalloc", action="store_true",
                       help="also trace Python allocations (slows the run a lot) (default: off)")
     add_world_arguments(live, distinct=300)
+    lag_default = RunSettings.model_fields["loop_lag_target_ms"].default
     for sp in (t, live):
+        sp.add_argument("--loop-lag-target-ms", type=float, default=lag_default,
+                        help="engine.run's --loop-lag-target-ms: new model calls and dialog starts held "
+                        f"while the event loop lags more (0: off) (default: {lag_default:g}, engine.run's)")
         sp.add_argument("--fast-acquire", action="store_true",
                         help="prototype: the scheduler's live-dialog semaphore with fast_acquire=True, so "
                         "the scheduler does not yield once per dialog it starts (default: off)")

@@ -37,6 +37,7 @@ from agents.validators import default_validators
 from engine.core.dialog_inputs import DialogInput, PreparedDialogs, prepare_dialog_set
 from engine.core.executor import DialogResult
 from engine.core.heap import settled_heap
+from engine.core.loop_lag import LoopLag
 from engine.core.records import dialog_record
 from engine.core.scheduler import DialogScheduler
 from engine.gateway import EndpointLimits, EndpointRegistry
@@ -202,11 +203,13 @@ async def engine_play(store: TraceStore, corpus: Corpus, prepared: PreparedDialo
                       dialogs: Sequence[DialogInput], inner: RecordingClient, *, concurrency: int,
                       llm_concurrency: int, run_id: str = "bench", backend: str = "fake",
                       keep_results: bool = False, started: list[Played] | None = None,
-                      validators: Sequence[Validator] | None = None) -> Played:
+                      validators: Sequence[Validator] | None = None, loop_lag_target_ms: float = 0.0
+                      ) -> Played:
     """Play ``dialogs`` as engine.run does: store run + seeds, gateway, validators, scheduler.
 
     ``started`` (if given) receives the Played before the scheduler runs, so a monitor task can read
-    live counts while dialogs play.
+    live counts while dialogs play. ``loop_lag_target_ms`` > 0: the loop-lag gate and start pacing
+    as engine.run's ``--loop-lag-target-ms`` (0, the default here: off).
     """
     seeds = [SeedRow(dialog_id=d.key, position=k, user_id=d.context.seed.user, split=d.context.seed.split,
                      target_item=d.context.seed.target.item,
@@ -219,7 +222,8 @@ async def engine_play(store: TraceStore, corpus: Corpus, prepared: PreparedDialo
     await store.begin_run(RunInfo(run_id=run_id, status="running", started_at=datetime.now(UTC).isoformat(),
                             seed=0, backend=backend, model=inner.config.model, n_dialogs=len(seeds),
                             config={"bench": True}), seeds, personas)
-    registry = EndpointRegistry(seed=0)
+    lag = LoopLag(loop_lag_target_ms / 1e3) if loop_lag_target_ms else None
+    registry = EndpointRegistry(seed=0, loop_lag=lag)
     client = registry.wrap(inner, EndpointLimits(max_concurrency=llm_concurrency),
                            before_call=store.backpressure)
     if validators is None:
@@ -237,7 +241,7 @@ async def engine_play(store: TraceStore, corpus: Corpus, prepared: PreparedDialo
             results.append(result)
 
     scheduler = DialogScheduler(make_executor, store, concurrency=concurrency, on_result=on_result,
-                                progress=False, handle_signals=False)
+                                progress=False, handle_signals=False, loop_lag=registry.loop_lag)
     played = Played(scheduler, registry, run_id, results)
     if started is not None:
         started.append(played)

@@ -30,7 +30,8 @@ FRONT_DOORS: dict[str, tuple[str, ...]] = {
     ),
     "engine.gateway": (
         "BeforeCall", "ClusterGate", "Endpoint", "EndpointLimits", "EndpointRegistry", "EndpointStats",
-        "GatewayConfigError", "ManagedClient", "TokenBucket", "endpoint_key", "endpoint_limits",
+        "GatewayConfigError", "LagAdmission", "ManagedClient", "TokenBucket", "endpoint_key",
+        "endpoint_limits", "loop_lag",
     ),
     "engine.store": (
         "DialogData", "LeaseLostError", "RunBusyError", "RunData", "RunDataError", "RunInfo", "RunStatus",

@@ -334,7 +334,8 @@ class RayRunner:
                 if m is None:
                     merged[s["key"]] = {**s, "errors": dict(s["errors"])}
                     continue
-                for name in ("calls", "succeeded", "failed", "attempts", "retries", "queued_s"):
+                for name in ("calls", "succeeded", "failed", "attempts", "retries", "queued_s", "held",
+                             "held_s"):
                     m[name] += s[name]
                 m["max_in_flight"] = max(m["max_in_flight"], s["max_in_flight"])
                 for err, n in s["errors"].items():

@@ -139,7 +139,7 @@ class ShardWorker:
         self.holder = holder_name(self.shard, incarnation)
         from agents.backends import make_client
         from engine.cluster.limits import QuotaGate
-        from engine.gateway import EndpointRegistry, endpoint_limits
+        from engine.gateway import EndpointRegistry, endpoint_limits, loop_lag
 
         cfg = self._settings
         unknown = [k for k in keys if k not in self._inputs]
@@ -152,7 +152,7 @@ class ShardWorker:
         inner = make_client(backend)
         limits = endpoint_limits(cfg.settings)
         self._gate = QuotaGate(self._limiter, self.holder, limits=limits, shards=cfg.shards)
-        registry = EndpointRegistry(seed=cfg.settings.seed, gate=self._gate)
+        registry = EndpointRegistry(seed=cfg.settings.seed, gate=self._gate, loop_lag=loop_lag(cfg.settings))
         # The cluster gate holds the run's limits; this process keeps only a concurrency cap (the same
         # figure: a shard alone may use the whole endpoint once the others have ended).
         client = registry.wrap(inner, limits.model_copy(update={"rpm": None, "tpm": None}),
@@ -170,7 +170,8 @@ class ShardWorker:
             self._finished.append(dialog.key)
 
         scheduler = DialogScheduler(make_executor, _RowSink(self._rows), concurrency=cfg.settings.concurrency,
-                                    on_result=on_result, progress=False, handle_signals=False)
+                                    on_result=on_result, progress=False, handle_signals=False,
+                                    loop_lag=registry.loop_lag)
         self._scheduler = scheduler
         try:
             with settled_heap():

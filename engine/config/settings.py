@@ -138,6 +138,14 @@ class RunSettings(BaseModel):
         4, "retries of a failed model call (429, 5xx, timeout, dropped connection), with jittered "
         "exponential backoff that honours Retry-After", "scheduling", ge=0)
     call_timeout: float = _opt(120.0, "seconds one model call may take", "scheduling", gt=0)
+    loop_lag_target_ms: float = _opt(
+        50.0, "how late (ms) the event loop may run before new model calls and dialog starts are held: "
+        "calls in flight are capped at what the loop can read in a round trip (measured), times a share "
+        "that shrinks while the loop lags and grows while it keeps up; at least one call always goes, "
+        "held calls go in arrival order, calls already sent are never held. So thousands of live dialogs "
+        "cannot pile answers up faster than one core reads them (every task, timeouts included, would "
+        "run seconds late). 0 = off", "scheduling",
+        ge=0)
     executor: Literal["local", "ray"] = _opt(
         "local", "local: one event loop in this process; ray: the dialogs are split into shards, each played "
         "by an async Ray actor with its own --concurrency, the endpoint limits holding across the cluster, "

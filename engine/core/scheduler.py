@@ -6,6 +6,14 @@ calls are bounded separately, per endpoint, by the gateway (:mod:`engine.gateway
 events go to the trace sink; when it ends, ``on_result`` gets it (engine.run writes the dataset line to
 the store there). With ``budget_usd``, no dialog starts once the calls made cost that much.
 
+With ``loop_lag`` (:class:`engine.core.loop_lag.LoopLag`, the run's ``--loop-lag-target-ms``), the
+scheduler measures the event loop's lag while it plays, and while the lag is over the target it starts
+at most one dialog per lag period: thousands of dialogs started at once would otherwise each run their
+first step (the catalog, the first prompt) in one pass of the loop and stay in step from node to node.
+Starts never stop (a lag from elsewhere only slows them); which dialogs start, and in which order, is
+unchanged, so a seeded run's dataset is the same. The gateway holds new model calls by the same
+measure (:mod:`engine.gateway.admission`).
+
 Ctrl-C (SIGINT) or SIGTERM drains: no new dialog starts, running dialogs finish (their calls complete
 or fail as usual); a second signal cancels them at once (cancelled dialogs leave no dataset line, and
 resume plays them again). ``run`` then returns with ``interrupted`` set.
@@ -25,6 +33,7 @@ from rich.console import Console
 from engine.core.dialog_inputs import DialogInput
 from engine.core.events import LLMCallRecorded, RolledBack, TraceEvent, TraceSink, TurnRecorded
 from engine.core.executor import DialogExecutor, DialogResult
+from engine.core.loop_lag import LoopLag
 from engine.core.progress import ProgressDisplay
 from engine.core.signals import watch_signals
 
@@ -98,7 +107,7 @@ class DialogScheduler:
     def __init__(self, make_executor: Callable[[DialogInput, TraceSink], DialogExecutor], sink: TraceSink, *,
                  concurrency: int, on_result: Callable[[DialogInput, DialogResult], Awaitable[None] | None],
                  console: Console | None = None, progress: bool = True, handle_signals: bool = True,
-                 budget_usd: float | None = None) -> None:
+                 budget_usd: float | None = None, loop_lag: LoopLag | None = None) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         self._make = make_executor
@@ -113,6 +122,9 @@ class DialogScheduler:
         self.budget_usd = budget_usd
         self.budget_reached = False
         self._cancel_running = anyio.CancelScope()
+        self.loop_lag = loop_lag
+        self.starts_held = 0  # dialog starts that waited a lag period
+        self.start_held_s = 0.0
 
     def drain(self) -> None:
         """Stop starting dialogs (what the first Ctrl-C does)."""
@@ -165,10 +177,15 @@ class DialogScheduler:
                 if self._signals:
                     outer.start_soon(watch_signals, self._on_signal)
                 outer.start_soon(display.refresh)
+                lag = self.loop_lag
+                if lag is not None:
+                    outer.start_soon(lag.run)
                 with self._cancel_running:
                     async with anyio.create_task_group() as tg:
                         for dialog in dialogs:
                             await limiter.acquire()
+                            if lag is not None and lag.over():
+                                await self._held_start(lag)
                             if self.draining:
                                 limiter.release()
                                 break
@@ -176,6 +193,13 @@ class DialogScheduler:
                 cancelled = self._cancel_running.cancelled_caught
                 outer.cancel_scope.cancel()
         return SchedulerOutcome(finished=finished, interrupted=self.draining, cancelled_running=cancelled)
+
+    async def _held_start(self, lag: LoopLag) -> None:
+        # One lag period (which lasts as long as the loop lags) before the next start.
+        held_from = time.perf_counter()
+        await lag.step()
+        self.starts_held += 1
+        self.start_held_s += time.perf_counter() - held_from
 
     def _on_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name

@@ -4,9 +4,10 @@
 endpoint of its config (:mod:`engine.gateway.client` has the whole story of a call).
 """
 
+from engine.gateway.admission import LagAdmission
 from engine.gateway.client import BeforeCall, ManagedClient
 from engine.gateway.endpoint import ClusterGate, Endpoint, EndpointStats
-from engine.gateway.limits import EndpointLimits, GatewayConfigError, TokenBucket, endpoint_limits
+from engine.gateway.limits import EndpointLimits, GatewayConfigError, TokenBucket, endpoint_limits, loop_lag
 from engine.gateway.registry import EndpointRegistry, endpoint_key
 
 __all__ = [
@@ -17,8 +18,10 @@ __all__ = [
     "EndpointRegistry",
     "EndpointStats",
     "GatewayConfigError",
+    "LagAdmission",
     "ManagedClient",
     "TokenBucket",
     "endpoint_key",
     "endpoint_limits",
+    "loop_lag",
 ]

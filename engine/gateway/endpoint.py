@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.errors import AnswerTooLong, LLMError, LLMTimeout, RateLimited
 from engine.core.attribution import CallStats, gateway_call
+from engine.gateway.admission import LagAdmission
 from engine.gateway.limits import Clock, EndpointLimits, Sleep, TokenBucket
 
 __all__ = ["ClusterGate", "Endpoint", "EndpointStats", "Tally"]
@@ -56,7 +57,9 @@ class EndpointStats(BaseModel):
     errors: dict[str, int] = Field(description="failed tries by error class")
     in_flight: int
     max_in_flight: int
-    queued_s: float = Field(description="total seconds calls waited for pause, limiter and buckets")
+    queued_s: float = Field(description="total seconds calls waited for pause, lag gate, limiter and buckets")
+    held: int = Field(default=0, description="tries held by the loop-lag gate (--loop-lag-target-ms)")
+    held_s: float = Field(default=0.0, description="total seconds tries were held there (part of queued_s)")
 
 
 
@@ -72,9 +75,11 @@ class Endpoint:
     """One endpoint's limiter, buckets, 429 pause and counters, shared by every client that calls it."""
 
     def __init__(self, key: str, limits: EndpointLimits, *, seed: int = 0, clock: Clock = time.monotonic,
-                 sleep: Sleep = anyio.sleep, gate: ClusterGate | None = None) -> None:
+                 sleep: Sleep = anyio.sleep, gate: ClusterGate | None = None,
+                 admission: LagAdmission | None = None) -> None:
         self.key = key
         self.gate = gate  # cluster-wide limits on top of this process's (engine.cluster.limits)
+        self.admission = admission  # the process's loop-lag gate, before this endpoint's limits
         self.limits = limits
         self.seed = seed
         self.clock = clock
@@ -87,13 +92,15 @@ class Endpoint:
         self.errors: dict[str, int] = {}
         self.in_flight = self.max_in_flight = 0
         self.queued_s = 0.0
+        self.held = 0
+        self.held_s = 0.0
 
     def stats(self) -> EndpointStats:
         """The counters now."""
         return EndpointStats(key=self.key, calls=self.calls, succeeded=self.succeeded, failed=self.failed,
                              attempts=self.attempts, retries=self.retries, errors=dict(self.errors),
                              in_flight=self.in_flight, max_in_flight=self.max_in_flight,
-                             queued_s=self.queued_s)
+                             queued_s=self.queued_s, held=self.held, held_s=self.held_s)
 
     def pause(self, seconds: float) -> None:
         """Holds back every new try of this endpoint for ``seconds`` (after a 429 with Retry-After)."""
@@ -122,11 +129,23 @@ class Endpoint:
         started = self.clock()
         await self._wait_pause()
         slot = object()  # a borrower per try: a task may make nested managed calls without clashing
+        admission = self.admission
+        ticket = -1.0
+        if admission is not None and (ticket := admission.admit_nowait(slot)) < 0:
+            held_from = self.clock()
+            ticket = await admission.admit(slot)
+            self.held += 1
+            self.held_s += self.clock() - held_from
         try:
             # Uncontended, the slot is taken without the two scheduling checkpoints the await costs.
             self.limiter.acquire_on_behalf_of_nowait(slot)
         except anyio.WouldBlock:
-            await self.limiter.acquire_on_behalf_of(slot)
+            try:
+                await self.limiter.acquire_on_behalf_of(slot)
+            except BaseException:
+                if admission is not None:
+                    admission.done(slot, ticket)
+                raise
         lease: int | None = None
         try:
             if self.requests is not None:
@@ -166,6 +185,8 @@ class Endpoint:
             raise
         finally:
             self.limiter.release_on_behalf_of(slot)
+            if admission is not None:
+                admission.done(slot, ticket)
         used = result.usage.prompt_tokens + result.usage.completion_tokens
         if self.tokens is not None:
             self.tokens.give_back(estimate - used)

@@ -12,9 +12,11 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.config import RunSettings
+from engine.core.loop_lag import LoopLag
 from profiling.errors import ConvRecError
 
-__all__ = ["Clock", "EndpointLimits", "GatewayConfigError", "Sleep", "TokenBucket", "endpoint_limits"]
+__all__ = ["Clock", "EndpointLimits", "GatewayConfigError", "Sleep", "TokenBucket", "endpoint_limits",
+           "loop_lag"]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -47,6 +49,12 @@ def endpoint_limits(settings: RunSettings) -> EndpointLimits:
     """The per-endpoint limits the run's scheduling settings describe."""
     return EndpointLimits(max_concurrency=settings.llm_concurrency, rpm=settings.rpm, tpm=settings.tpm,
                           max_retries=settings.max_retries, timeout_s=settings.call_timeout)
+
+
+def loop_lag(settings: RunSettings) -> LoopLag | None:
+    """The loop-lag monitor the settings ask for (None: ``loop_lag_target_ms`` 0, no gate)."""
+    target = settings.loop_lag_target_ms
+    return LoopLag(target / 1e3) if target > 0 else None
 
 
 class TokenBucket:

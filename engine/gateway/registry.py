@@ -8,6 +8,8 @@ import anyio
 
 from agents.backends.base import RecordingClient
 from agents.backends.config import BackendConfig
+from engine.core.loop_lag import LoopLag
+from engine.gateway.admission import LagAdmission
 from engine.gateway.client import BeforeCall, ManagedClient
 from engine.gateway.endpoint import ClusterGate, Endpoint, EndpointStats
 from engine.gateway.limits import Clock, EndpointLimits, GatewayConfigError, Sleep
@@ -22,14 +24,20 @@ def endpoint_key(config: BackendConfig) -> str:
 
 
 class EndpointRegistry:
-    """One :class:`Endpoint` per key for a run; :meth:`wrap` puts a backend behind its endpoint."""
+    """One :class:`Endpoint` per key for a run; :meth:`wrap` puts a backend behind its endpoint.
+
+    With ``loop_lag``, every endpoint's calls pass one :class:`LagAdmission` first (the loop is the
+    process's, whichever endpoint a call goes to); whoever plays the dialogs runs ``loop_lag.run``.
+    """
 
     def __init__(self, *, seed: int = 0, clock: Clock = time.monotonic, sleep: Sleep = anyio.sleep,
-                 gate: ClusterGate | None = None) -> None:
+                 gate: ClusterGate | None = None, loop_lag: LoopLag | None = None) -> None:
         self.seed = seed
         self._clock = clock
         self._sleep = sleep
         self._gate = gate
+        self.loop_lag = loop_lag
+        self.admission = LagAdmission(loop_lag, clock=clock) if loop_lag is not None else None
         self._endpoints: dict[str, Endpoint] = {}
 
     def endpoint(self, key: str, limits: EndpointLimits | None = None) -> Endpoint:
@@ -37,7 +45,7 @@ class EndpointRegistry:
         ep = self._endpoints.get(key)
         if ep is None:
             ep = Endpoint(key, limits or EndpointLimits(), seed=self.seed, clock=self._clock,
-                          sleep=self._sleep, gate=self._gate)
+                          sleep=self._sleep, gate=self._gate, admission=self.admission)
             self._endpoints[key] = ep
         elif limits is not None and limits != ep.limits:
             raise GatewayConfigError(f"endpoint {key} already has limits {ep.limits.model_dump()}; "

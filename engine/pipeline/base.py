@@ -31,7 +31,7 @@ from engine.core import (
     counted_signals,
     prepare_dialog_set,
 )
-from engine.gateway import EndpointRegistry, EndpointStats, endpoint_limits
+from engine.gateway import EndpointRegistry, EndpointStats, endpoint_limits, loop_lag
 from engine.pipeline.outcome import (
     EXIT_BACKEND_FAILED,
     INTERRUPTED_EXIT,
@@ -142,7 +142,7 @@ async def _run(settings: RunSettings, console: Console, store: TraceStore, resum
 
     # The backend first: one that cannot be built fails before minutes of profiling.
     inner = make_client(settings.backend_config())
-    registry = EndpointRegistry(seed=settings.seed)
+    registry = EndpointRegistry(seed=settings.seed, loop_lag=loop_lag(settings))
     client = registry.wrap(inner, endpoint_limits(settings), before_call=store.backpressure)
     backend = getattr(inner, "provider", settings.backend)
     corpus, load_report = load_run_corpus_report(settings, console)

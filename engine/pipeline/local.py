@@ -45,7 +45,8 @@ class LocalPlayer:
                      llm_calls=result.n_llm_calls)
 
         scheduler = DialogScheduler(make_executor, self.store, concurrency=s.concurrency, on_result=on_result,
-                                    console=self.console, progress=not s.quiet, budget_usd=s.budget_usd)
+                                    console=self.console, progress=not s.quiet, budget_usd=s.budget_usd,
+                                    loop_lag=self.registry.loop_lag)
         try:
             with settled_heap():
                 outcome = await scheduler.run(todo, already_done=already_done)
