@@ -26,7 +26,7 @@ FRONT_DOORS: dict[str, tuple[str, ...]] = {
         "Replanned", "RollbackRecord", "RolledBack", "SchedulerOutcome", "TickClock", "TraceEvent",
         "TraceSink", "TurnPolished", "TurnRecorded", "TurnsSuperseded", "VerdictRecorded", "close_logging",
         "configure_logging", "counted_signals", "dialog_record", "parse_event", "prepare_dialog_set",
-        "prepare_dialogs", "seed_order", "system_clock", "watch_signals",
+        "prepare_dialogs", "seed_order", "settled_heap", "system_clock", "watch_signals",
     ),
     "engine.gateway": (
         "BeforeCall", "ClusterGate", "Endpoint", "EndpointLimits", "EndpointRegistry", "EndpointStats",
