@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 __all__ = ["YOUNG_GENERATION", "settled_heap"]
 
-YOUNG_GENERATION = 10_000
+YOUNG_GENERATION = 50_000
 _depth = 0
 
 
@@ -39,7 +39,7 @@ def settled_heap(young: int = YOUNG_GENERATION) -> Iterator[None]:
     old = gc.get_threshold()
     gc.collect()  # garbage present now would otherwise be frozen with the rest, alive until the end
     gc.freeze()
-    gc.set_threshold(max(young, old[0]), old[1], old[2])
+    gc.set_threshold(max(young, old[0]), max(20, old[1]), max(100, old[2]))
     _depth = 1
     try:
         yield

@@ -24,8 +24,15 @@ step or a garbage collection is not a pile-up), AIMD-style:
 - a call that ends while the lag is at or under the target raises it by ``0.1 / limit`` (about 0.1
   per round trip), up to 1; it never falls below 0.05.
 
-Until the first stretch has been measured the limit is ``initial``. It never goes below 1: one call
-is always admitted, so the gate cannot deadlock; held calls wait in FIFO order (anyio's
+Admissions are also paced: one every ``cpu / 0.95`` seconds at most, so answers come back spread out
+as they were sent, not in bursts. Without it calls released together (a raised limit, the first
+second of a run) come back together a round trip later, and a server with a steady latency keeps
+them in step: every round trip the loop gets a burst of a few hundred answers to read at once, the
+lag of that pass, and is idle between. At 95% of the loop's measured ceiling the pace costs
+throughput only where the loop would be saturated anyway.
+
+Until the first stretch has been measured the limit is ``initial`` (and nothing is paced). It never
+goes below 1: one call is always admitted, so the gate cannot deadlock; held calls wait in FIFO order (anyio's
 CapacityLimiter), so no dialog is starved. It holds new calls only: a call in flight is never
 recalled. It comes before the endpoint's own limits (:class:`engine.gateway.endpoint.Endpoint`), one
 gate per process (the loop is one), shared by every endpoint of a registry. Per call it costs a
@@ -35,7 +42,7 @@ limiter slot (the endpoint's own borrower object), two clock readings and a few 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import anyio
@@ -61,6 +68,7 @@ _RAISE = 0.1  # the share's rise per round trip while the loop keeps up
 # garbage collection makes a shorter one read cheap or dear).
 _STRETCH_S = 0.25
 _MEASURED = 32
+_PACE = 0.95  # of the loop's ceiling (1 / cpu per call): admissions at most this often
 
 
 class LagAdmission:
@@ -71,7 +79,8 @@ class LagAdmission:
 
     def __init__(self, lag: LagReading, *, initial: int = 16, share: float = 0.9,
                  clock: Callable[[], float] = time.perf_counter,
-                 cpu: Callable[[], float] = time.thread_time) -> None:
+                 cpu: Callable[[], float] = time.thread_time,
+                 sleep: Callable[[float], Awaitable[None]] = anyio.sleep) -> None:
         if initial < 1 or not 0 < share <= 1:
             raise ValueError(f"initial must be >= 1 and share in (0, 1], got {initial}, {share}")
         self.lag = lag
@@ -79,6 +88,8 @@ class LagAdmission:
         self.limit = float(initial)
         self._clock = clock
         self._cpu = cpu
+        self._sleep = sleep
+        self._next_at = float("-inf")  # the earliest the next call may be admitted (pacing)
         self._limiter = anyio.CapacityLimiter(initial)
         self.rtt_s = 0.0  # average round trip (0: none ended yet)
         self.cpu_s = 0.0  # average loop CPU per ended call (0: not measured yet)
@@ -96,12 +107,16 @@ class LagAdmission:
 
     def admit_nowait(self, slot: object) -> float:
         """A ticket if the call may go now without waiting; -1 if it must wait (then :meth:`admit`)."""
+        now = self._clock()
+        if now < self._next_at:
+            return -1.0
         try:
             self._limiter.acquire_on_behalf_of_nowait(slot)
         except anyio.WouldBlock:
             return -1.0
         self.in_flight += 1
-        return self._clock()
+        self._next_at = now + self._interval()
+        return now
 
     async def admit(self, slot: object) -> float:
         """Waits (FIFO) until the call may go; its ticket (when it was admitted), for :meth:`done`."""
@@ -109,10 +124,24 @@ class LagAdmission:
         self.held += 1
         try:
             await self._limiter.acquire_on_behalf_of(slot)
+            try:
+                # Its turn in the pace, taken in the order the slots were granted.
+                now = self._clock()
+                at = max(now, self._next_at)
+                self._next_at = at + self._interval()
+                if at > now:
+                    await self._sleep(at - now)
+            except BaseException:
+                self._limiter.release_on_behalf_of(slot)  # cancelled while paced: the slot goes back
+                raise
         finally:
             self.waiting -= 1
         self.in_flight += 1
         return self._clock()
+
+    def _interval(self) -> float:
+        """Seconds between two admissions (0 until the loop's CPU per call has been measured)."""
+        return self.cpu_s / _PACE
 
     def done(self, slot: object, ticket: float) -> None:
         """The call admitted at ``ticket`` ended (answered, failed or cancelled): adjust, free its slot."""

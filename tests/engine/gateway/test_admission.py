@@ -8,6 +8,7 @@ times anything.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import anyio
 import pytest
@@ -22,6 +23,7 @@ from engine.gateway import EndpointLimits, EndpointRegistry, LagAdmission, loop_
 from tests.support.clocks import FakeTime
 
 MSG: list[LLMMessage] = [UserMessage(content="hello there", source="user")]
+PACE_S = 0.002 / 0.95  # the admission interval at 2 ms of loop CPU per call (95% of the ceiling)
 
 
 class Lag:
@@ -80,6 +82,7 @@ def _measure(gate: LagAdmission, clocks: Clocks, *, calls: int, rtt_s: float, cp
     """``calls`` calls admitted together, each taking ``rtt_s`` and ``cpu_s`` of loop CPU to end."""
     for _ in range(calls):
         slot = object()
+        clocks.now += gate.cpu_s / 0.95  # the pace: one admission per interval
         ticket = gate.admit_nowait(slot)
         if ticket < 0:
             raise AssertionError("the test's calls should fit the limit")
@@ -124,8 +127,11 @@ async def test_a_lagging_loop_lowers_the_limit_once_per_round_trip() -> None:
     assert int(gate.limit) == 100
     lag.value = 0.5  # ten times the target: each decrease halves the share
     slots = [object() for _ in range(100)]
-    tickets = [gate.admit_nowait(s) for s in slots]
-    assert min(tickets) >= 0 and gate.admit_nowait(object()) < 0
+    tickets = []
+    for s in slots:
+        tickets.append(gate.admit_nowait(s))
+        clocks.now += PACE_S  # admissions are paced: one per interval
+    assert min(tickets) >= 0 and gate.admit_nowait(object()) < 0  # the limit is full
     clocks.now += 0.2
     for slot, ticket in zip(slots, tickets, strict=True):
         clocks.cpu_s += 0.002
@@ -137,6 +143,56 @@ async def test_a_lagging_loop_lowers_the_limit_once_per_round_trip() -> None:
     assert int(gate.limit) == 5  # 0.05 x 100
 
 
+async def test_admissions_are_paced_at_the_loops_ceiling_in_order() -> None:
+    clocks = Clocks()
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clocks.now += seconds
+
+    fresh = LagAdmission(Lag(), initial=2, clock=clocks.clock, cpu=clocks.cpu, sleep=sleep)
+    assert fresh.admit_nowait(object()) >= 0 and fresh.admit_nowait(object()) >= 0  # not measured: no pace
+    gate = LagAdmission(Lag(), initial=1, share=1.0, clock=clocks.clock, cpu=clocks.cpu, sleep=sleep)
+    _measure(gate, clocks, calls=33 * 40, rtt_s=0.2, cpu_s=0.002)
+    assert int(gate.limit) == 100
+    first = gate.admit_nowait(object())
+    assert first >= 0 and gate.admit_nowait(object()) < 0  # room under the limit, but too soon
+    clocks.now += PACE_S
+    assert gate.admit_nowait(object()) >= 0
+    # Calls arriving together go one interval apart, in arrival order.
+    tickets: list[tuple[int, float]] = []
+
+    async def call(n: int) -> None:
+        tickets.append((n, await gate.admit(object())))
+
+    async with anyio.create_task_group() as tg:
+        for n in range(4):
+            tg.start_soon(call, n)
+    assert [n for n, _ in tickets] == [0, 1, 2, 3]
+    assert slept == [pytest.approx(PACE_S)] * 4
+    times = [t for _, t in tickets]
+    assert [b - a for a, b in pairwise(times)] == [pytest.approx(PACE_S)] * 3
+
+
+async def test_a_call_cancelled_while_paced_gives_its_slot_back() -> None:
+    clocks = Clocks()
+
+    async def sleep(_: float) -> None:
+        await anyio.sleep_forever()
+
+    gate = LagAdmission(Lag(), initial=1, share=1.0, clock=clocks.clock, cpu=clocks.cpu, sleep=sleep)
+    _measure(gate, clocks, calls=33 * 40, rtt_s=0.2, cpu_s=0.002)
+    assert gate.admit_nowait(object()) >= 0
+    busy = gate._limiter.borrowed_tokens
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(gate.admit, object())
+        await wait_all_tasks_blocked()
+        assert gate._limiter.borrowed_tokens == busy + 1  # its slot is granted; it waits for its turn
+        tg.cancel_scope.cancel()
+    assert (gate._limiter.borrowed_tokens, gate.waiting, gate.in_flight) == (busy, 0, busy)
+
+
 async def test_one_call_always_goes() -> None:
     clocks, lag = Clocks(), Lag(target_s=0.05)
     gate = _gate(lag, clocks, share=1.0)
@@ -145,7 +201,9 @@ async def test_one_call_always_goes() -> None:
     _measure(gate, clocks, calls=33 * 10, rtt_s=0.001, cpu_s=0.002)
     assert gate.limit == 1.0
     slot = object()
+    clocks.now += gate.cpu_s / 0.95  # past the pace: only the limit holds calls now
     ticket = gate.admit_nowait(slot)
+    clocks.now += gate.cpu_s / 0.95
     assert ticket >= 0 and gate.admit_nowait(object()) < 0
     gate.done(slot, ticket)
     assert gate.admit_nowait(object()) >= 0
@@ -160,7 +218,10 @@ async def test_held_calls_go_when_the_lag_falls() -> None:
         _measure(gate, clocks, calls=1, rtt_s=0.2, cpu_s=0.002)
     assert int(gate.limit) == 5
     first = [object() for _ in range(5)]
-    tickets = [gate.admit_nowait(s) for s in first]
+    tickets = []
+    for s in first:
+        tickets.append(gate.admit_nowait(s))
+        clocks.now += PACE_S
     assert min(tickets) >= 0
     went: list[int] = []
 
