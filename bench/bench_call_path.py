@@ -10,7 +10,8 @@ validators). Against it, in this order:
 
 (c) the engine end to end, as ``engine.run`` wires it: ``--dialogs`` sample-world dialogs with
     ``--concurrency`` live at once and the same endpoint limit; directive, prompt, agents, gateway,
-    the nine rule validators, every trace row in a real SQLite file, the dataset line of each dialog;
+    the nine rule validators, every trace row in a real SQLite file, the dataset line of each dialog,
+    the loop-lag gate at ``--loop-lag-target-ms`` (engine.run's default unless given);
     the model client is ``--engine-client`` (lean: HttpBackend over aiohttp, the default; sdk: the
     openai SDK backend). Every request it sends is kept (the messages only) for (a), (b) and (b2).
 (a) a bare loop of ``AsyncOpenAI().chat.completions.create`` on the same requests, ``--concurrency``
@@ -53,6 +54,7 @@ from agents.backends.base import RecordingClient
 from agents.backends.http_backend import HttpBackend
 from agents.backends.openai_backend import OpenAIBackend
 from agents.backends.wire import to_chat_dicts
+from engine.config import RunSettings
 from engine.store import TraceStore, single_error
 from profiling.errors import ConvRecError
 
@@ -178,12 +180,14 @@ async def bench(args: argparse.Namespace, port: int, server_pid: int) -> list[st
             # Warm-up: lazy imports, first-use caches and the first connections are not per call.
             warm = clone_inputs(prepared.inputs, min(8, len(prepared.inputs)))
             await engine_play(store, corpus, prepared, warm, inner, concurrency=args.concurrency,
-                              llm_concurrency=args.concurrency, backend="openai", run_id="warmup")
+                              llm_concurrency=args.concurrency, backend="openai", run_id="warmup",
+                              loop_lag_target_ms=args.loop_lag_target_ms)
             await store.flush()
             inner.kept.clear()  # type: ignore[attr-defined]
             s0, cpu0, wall0 = _server_cpu(server_pid), time.process_time(), time.perf_counter()
             played = await engine_play(store, corpus, prepared, dialogs, inner, concurrency=args.concurrency,
-                                       llm_concurrency=args.concurrency, backend="openai", keep_results=True)
+                                       llm_concurrency=args.concurrency, backend="openai", keep_results=True,
+                                       loop_lag_target_ms=args.loop_lag_target_ms)
             await store.flush()
             phases["c"] = (played.registry.stats()[0].succeeded, time.perf_counter() - wall0,
                            time.process_time() - cpu0, _server_cpu(server_pid) - s0)
@@ -224,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="dialogs live at once = endpoint limit = bare-loop workers (default: 500)")
     p.add_argument("--engine-client", choices=("lean", "sdk"), default="lean",
                    help="the engine's openai client: lean (aiohttp) or sdk (default: lean)")
+    lag_default = RunSettings.model_fields["loop_lag_target_ms"].default
+    p.add_argument("--loop-lag-target-ms", type=float, default=lag_default,
+                   help="the engine's loop-lag gate, as engine.run's --loop-lag-target-ms (0: off) "
+                   f"(default: {lag_default:g}, engine.run's)")
     add_world_arguments(p, distinct=300)
     args = p.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))

@@ -31,6 +31,11 @@ them in step: every round trip the loop gets a burst of a few hundred answers to
 lag of that pass, and is idle between. At 95% of the loop's measured ceiling the pace costs
 throughput only where the loop would be saturated anyway.
 
+Neither holds calls while fewer are in flight than the loop reads within the lag target if they all
+end at once (``target / cpu``: 25 at 50 ms and 2 ms per call): against a fast server (a local model
+answering in a few ms) ``share * rtt / cpu`` is one or two calls, which would leave the loop idle
+between answers, and a burst of that floor cannot lag the loop past the target anyway.
+
 Until the first stretch has been measured the limit is ``initial`` (and nothing is paced). It never
 goes below 1: one call is always admitted, so the gate cannot deadlock; held calls wait in FIFO order (anyio's
 CapacityLimiter), so no dialog is starved. It holds new calls only: a call in flight is never
@@ -108,7 +113,7 @@ class LagAdmission:
     def admit_nowait(self, slot: object) -> float:
         """A ticket if the call may go now without waiting; -1 if it must wait (then :meth:`admit`)."""
         now = self._clock()
-        if now < self._next_at:
+        if now < self._next_at and self.in_flight >= self._floor():
             return -1.0
         try:
             self._limiter.acquire_on_behalf_of_nowait(slot)
@@ -127,7 +132,7 @@ class LagAdmission:
             try:
                 # Its turn in the pace, taken in the order the slots were granted.
                 now = self._clock()
-                at = max(now, self._next_at)
+                at = max(now, self._next_at) if self.in_flight >= self._floor() else now
                 self._next_at = at + self._interval()
                 if at > now:
                     await self._sleep(at - now)
@@ -138,6 +143,11 @@ class LagAdmission:
             self.waiting -= 1
         self.in_flight += 1
         return self._clock()
+
+    def _floor(self) -> float:
+        """Calls in flight the loop reads within the lag target even if they all end at once: never
+        held below that, nor paced (0 until the loop's CPU per call has been measured)."""
+        return self.lag.target_s / self.cpu_s if self.cpu_s > 0.0 else 0.0
 
     def _interval(self) -> float:
         """Seconds between two admissions (0 until the loop's CPU per call has been measured)."""
@@ -175,7 +185,7 @@ class LagAdmission:
         elif self.share < _MOST_SHARE:
             self.share = min(_MOST_SHARE, self.share + _RAISE / max(self.limit, 1.0))
         if self.cpu_s > 0.0 and self.rtt_s > 0.0:
-            self.limit = max(1.0, self.share * self.rtt_s / self.cpu_s)
+            self.limit = max(1.0, self._floor(), self.share * self.rtt_s / self.cpu_s)
         tokens = int(self.limit)
         if tokens != self._limiter.total_tokens:
             # Raising it wakes as many held calls as it adds slots; lowering it lets the calls in

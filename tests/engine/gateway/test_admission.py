@@ -121,11 +121,11 @@ async def test_round_trips_are_a_mean_taken_while_the_loop_keeps_up() -> None:
 
 
 async def test_a_lagging_loop_lowers_the_limit_once_per_round_trip() -> None:
-    clocks, lag = Clocks(), Lag(target_s=0.05)
+    clocks, lag = Clocks(), Lag(target_s=0.005)  # the floor, 2.5 calls of 2 ms, is not what holds here
     gate = _gate(lag, clocks, share=1.0)
     _measure(gate, clocks, calls=33 * 40, rtt_s=0.2, cpu_s=0.002)
     assert int(gate.limit) == 100
-    lag.value = 0.5  # ten times the target: each decrease halves the share
+    lag.value = 0.5  # a hundred times the target: each decrease halves the share
     slots = [object() for _ in range(100)]
     tickets = []
     for s in slots:
@@ -153,7 +153,9 @@ async def test_admissions_are_paced_at_the_loops_ceiling_in_order() -> None:
 
     fresh = LagAdmission(Lag(), initial=2, clock=clocks.clock, cpu=clocks.cpu, sleep=sleep)
     assert fresh.admit_nowait(object()) >= 0 and fresh.admit_nowait(object()) >= 0  # not measured: no pace
-    gate = LagAdmission(Lag(), initial=1, share=1.0, clock=clocks.clock, cpu=clocks.cpu, sleep=sleep)
+    # A target under one call's CPU: every call past the first in flight is paced.
+    gate = LagAdmission(Lag(target_s=0.001), initial=1, share=1.0, clock=clocks.clock, cpu=clocks.cpu,
+                        sleep=sleep)
     _measure(gate, clocks, calls=33 * 40, rtt_s=0.2, cpu_s=0.002)
     assert int(gate.limit) == 100
     first = gate.admit_nowait(object())
@@ -181,7 +183,8 @@ async def test_a_call_cancelled_while_paced_gives_its_slot_back() -> None:
     async def sleep(_: float) -> None:
         await anyio.sleep_forever()
 
-    gate = LagAdmission(Lag(), initial=1, share=1.0, clock=clocks.clock, cpu=clocks.cpu, sleep=sleep)
+    gate = LagAdmission(Lag(target_s=0.001), initial=1, share=1.0, clock=clocks.clock, cpu=clocks.cpu,
+                        sleep=sleep)
     _measure(gate, clocks, calls=33 * 40, rtt_s=0.2, cpu_s=0.002)
     assert gate.admit_nowait(object()) >= 0
     busy = gate._limiter.borrowed_tokens
@@ -193,8 +196,22 @@ async def test_a_call_cancelled_while_paced_gives_its_slot_back() -> None:
     assert (gate._limiter.borrowed_tokens, gate.waiting, gate.in_flight) == (busy, 0, busy)
 
 
-async def test_one_call_always_goes() -> None:
+async def test_calls_the_loop_reads_within_the_target_are_never_held_nor_paced() -> None:
     clocks, lag = Clocks(), Lag(target_s=0.05)
+    gate = _gate(lag, clocks, share=1.0)
+    # A fast server: 1 ms round trips, 2 ms of loop CPU per call; rtt / cpu alone would allow one call.
+    _measure(gate, clocks, calls=33 * 10, rtt_s=0.001, cpu_s=0.002)
+    assert gate.limit == pytest.approx(25)  # 50 ms of reading: 25 calls of 2 ms
+    lag.value = 10.0
+    _measure(gate, clocks, calls=33, rtt_s=0.001, cpu_s=0.002)
+    assert gate.limit == pytest.approx(25)  # a lagging loop does not lower it below that
+    slots = [object() for _ in range(int(gate.limit))]
+    assert min(gate.admit_nowait(s) for s in slots) >= 0  # all at one instant: no pace under the floor
+    assert gate.admit_nowait(object()) < 0
+
+
+async def test_one_call_always_goes() -> None:
+    clocks, lag = Clocks(), Lag(target_s=0.001)  # under one call's CPU: no floor above one call
     gate = _gate(lag, clocks, share=1.0)
     lag.value = 10.0
     # Calls dearer to read than their round trip, on a loop that lags: the limit bottoms out at 1.
@@ -210,7 +227,7 @@ async def test_one_call_always_goes() -> None:
 
 
 async def test_held_calls_go_when_the_lag_falls() -> None:
-    clocks, lag = Clocks(), Lag(target_s=0.05)
+    clocks, lag = Clocks(), Lag(target_s=0.005)
     gate = _gate(lag, clocks, share=1.0)
     _measure(gate, clocks, calls=33 * 40, rtt_s=0.2, cpu_s=0.002)
     lag.value = 10.0
