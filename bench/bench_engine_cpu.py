@@ -21,6 +21,7 @@ SQLite's writer thread included), so other processes on the machine do not count
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 import tempfile
@@ -51,6 +52,22 @@ from agents.backends import FakeChatClient
 from agents.validators import default_validators
 from engine.store import TraceStore
 from profiling.errors import ConvRecError
+
+
+class _CollectorClock:
+    """A ``gc.callbacks`` entry adding up the CPU the garbage collector takes (its passes' start to stop)."""
+
+    def __init__(self) -> None:
+        self.cpu_s = 0.0
+        self.passes = 0
+        self._started = 0.0
+
+    def __call__(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.cpu_s += time.process_time() - self._started
+            self.passes += 1
 
 
 def _replayer(texts: Sequence[str]) -> FakeChatClient:
@@ -86,12 +103,15 @@ async def bench(args: argparse.Namespace) -> list[str]:
             await store.flush()
             model, checks = ModelClock(), ModelClock()
             validators = [TimedValidator(v, checks) for v in default_validators()]
+            collector = _CollectorClock()
+            gc.callbacks.append(collector)
             cpu0, wall0 = time.process_time(), time.perf_counter()
             played = await engine_play(store, corpus, prepared, dialogs, fake_model(0.0, model),
                                        concurrency=args.concurrency, llm_concurrency=args.concurrency,
                                        run_id="engine", keep_results=True, validators=validators)
             await store.flush()
             engine_cpu, engine_wall = time.process_time() - cpu0, time.perf_counter() - wall0
+            gc.callbacks.remove(collector)
             rows = store.rows_written
             if args.profile:
                 lines += await _profile(store, corpus, prepared, dialogs, args.concurrency)
@@ -139,6 +159,8 @@ async def bench(args: argparse.Namespace) -> list[str]:
         f"engine CPU per turn: {per_engine * 1e3:.3f} ms with the realizer, "
         f"{per_engine_no_model * 1e3:.3f} ms without (directive, prompt, autogen call, validators, "
         f"trace rows, dataset line)",
+        f"of which the garbage collector {collector.cpu_s / turns * 1e3:.3f} ms "
+        f"({collector.cpu_s / engine_cpu:.1%} of the engine's CPU; {collector.passes} passes)",
         f"of which the nine rule validators {checks.cpu_s / turns * 1e3:.3f} ms ({checks.calls:,} checks); "
         f"the rest (scheduler, executor, agents: directive, catalog search, prompt, autogen call; "
         f"gateway, trace rows, dataset line) {per_machinery * 1e3:.3f} ms",

@@ -26,7 +26,8 @@ def test_freezes_within_and_restores_after() -> None:
     long_lived = [_Node() for _ in range(100)]
     with settled_heap(young=12_345):
         assert gc.get_freeze_count() >= len(long_lived)
-        assert gc.get_threshold() == (12_345, before[1], before[2])
+        # Older generations collected less often: every 20 young passes, every 100 middle ones (at least).
+        assert gc.get_threshold() == (12_345, max(20, before[1]), max(100, before[2]))
         # Cyclic garbage made while dialogs play is still collected.
         ref = _cycle()
         gc.collect()
