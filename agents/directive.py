@@ -275,8 +275,9 @@ def build_directive(
     name it before it is recommended, the system must not recommend it early), and so is evidence
     that does not mention its aspect by name or top phrase.
 
-    ``memo``: a dict the caller keeps for one dialog; what a node gives every turn of it (binding,
-    aliases, what was revealed and declined before) is then worked out once per node and role.
+    ``memo``: a dict the caller keeps for one dialog (both agents may share it); what a node gives
+    every turn of it (binding, aliases, what was revealed and declined before) is then worked out once
+    per node and role, its scrubbed binding once per node.
     """
     node = request.node
     key = ("directive", role, id(node))
@@ -284,7 +285,7 @@ def build_directive(
     if cached is not None and cached[0] is node and cached[1] is request.plan:
         fixed = cached[2]
     else:
-        fixed = _node_fields(request, role)
+        fixed = _node_fields(request, role, memo)
         if memo is not None:  # kept with the node and plan: their ids are not reused meanwhile
             memo[key] = (node, request.plan, fixed)
     return Directive(
@@ -300,8 +301,12 @@ def build_directive(
     )
 
 
-def _node_fields(request: NodeRequest, role: Speaker) -> dict[str, Any]:
-    """The directive's fields that depend on the node, the plan and the role only, not on the turn."""
+def _node_fields(request: NodeRequest, role: Speaker, memo: dict[Any, Any] | None) -> dict[str, Any]:
+    """The directive's fields that depend on the node, the plan and the role only, not on the turn.
+
+    The scrubbed binding is the same for both roles wherever the target's title is banned for both
+    (everywhere but the user's side of recommend_target): with a memo both agents share, once per node.
+    """
     node = request.node
     plan = request.plan
     on_table = target_on_table(plan, node.index) or (node.type == "recommend_target" and role == "user")
@@ -309,9 +314,16 @@ def _node_fields(request: NodeRequest, role: Speaker) -> dict[str, Any]:
     if not on_table and node.type != "recommend_target":
         title = request.context.target.title or request.context.target.item
         banned = [normalise_tokens(title), normalise_tokens(request.context.target.item)]
-    ids: set[int] = set()
-    scrubbed = _scrub(node.model_dump(mode="json"), banned, request.context.aspects, ids)
-    binding = NodeBinding.model_validate(scrubbed)
+    key = ("scrubbed", id(node), bool(banned))
+    cached = memo.get(key) if memo is not None else None
+    if cached is not None and cached[0] is node:
+        binding, ids = cached[1], set(cached[2])
+    else:
+        ids = set()
+        binding = NodeBinding.model_validate(_scrub(node.model_dump(mode="json"), banned,
+                                                    request.context.aspects, ids))
+        if memo is not None:  # kept with the node: its id is not reused meanwhile
+            memo[key] = (node, binding, frozenset(ids))
     praise = _praise(binding) if role == "system" else None
     if praise is not None:
         ids |= {a.id for a in request.context.aspects.values() if a.name == praise.name}

@@ -36,7 +36,8 @@ class SystemAgent:
 
     def __init__(self, client: ChatCompletionClient, persona: Persona | str | Path = "default", *,
                  profiles: ProfileSource | None = None, catalog_items: Sequence[str] = (),
-                 search_k: int = 3, embed_directive: bool = True, name: str = "system_agent") -> None:
+                 search_k: int = 3, embed_directive: bool = True, name: str = "system_agent",
+                 memo: dict[Any, Any] | None = None) -> None:
         self.spec = persona if isinstance(persona, Persona) else load_persona(persona, "system")
         if self.spec.role != "system":
             raise ValueError(f"persona {self.spec.name!r} is a {self.spec.role} persona")
@@ -47,8 +48,9 @@ class SystemAgent:
         self._k = search_k
         self._embed = embed_directive
         self._runner = AutogenRunner(name, client)
-        # What its prompts reuse from turn to turn (one agent plays one dialog at a time).
-        self._memo: dict[Any, Any] = {}
+        # What its prompts reuse from turn to turn (one agent plays one dialog at a time; the dialog's
+        # other agent may share it: its keys say whose).
+        self._memo: dict[Any, Any] = memo if memo is not None else {}
         # The catalog at a seed's time, computed once: a dialog searches at one time, many times.
         self._catalog: tuple[datetime, list[CatalogEntry]] | None = None
 

@@ -28,7 +28,8 @@ class UserAgent:
     role: Speaker = "user"
 
     def __init__(self, client: ChatCompletionClient, persona: Persona | str | Path = "default", *,
-                 embed_directive: bool = True, name: str = "user_agent") -> None:
+                 embed_directive: bool = True, name: str = "user_agent",
+                 memo: dict[Any, Any] | None = None) -> None:
         self.spec = persona if isinstance(persona, Persona) else load_persona(persona, "user")
         if self.spec.role != "user":
             raise ValueError(f"persona {self.spec.name!r} is a {self.spec.role} persona")
@@ -36,8 +37,9 @@ class UserAgent:
         self.backend = backend_label(client)
         self._embed = embed_directive
         self._runner = AutogenRunner(name, client)
-        # What its prompts reuse from turn to turn (one agent plays one dialog at a time).
-        self._memo: dict[Any, Any] = {}
+        # What its prompts reuse from turn to turn (one agent plays one dialog at a time; the dialog's
+        # other agent may share it: its keys say whose).
+        self._memo: dict[Any, Any] = memo if memo is not None else {}
 
     async def reply(self, request: NodeRequest) -> AgentReply:
         """The user's next message for ``request``."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from autogen_core.models import ChatCompletionClient
@@ -85,9 +86,10 @@ class PreparedDialogs:
         """
         items = self.category_items(dialog.context.target.category or "")
         agent_client = drafter or client
-        user = UserAgent(agent_client, user_persona, embed_directive=embed_directive)
+        memo: dict[Any, Any] = {}  # what both agents' prompts reuse within the dialog
+        user = UserAgent(agent_client, user_persona, embed_directive=embed_directive, memo=memo)
         system = SystemAgent(system_client or agent_client, system_persona, profiles=self.profiling.profiles,
-                             catalog_items=items, embed_directive=embed_directive)
+                             catalog_items=items, embed_directive=embed_directive, memo=memo)
         # A gateway or replay wrapper keeps the RecordingClient it wraps as ``inner``: that one is traced.
         traced = [c for c in (getattr(x, "inner", x) for x in (client, system_client))
                   if isinstance(c, RecordingClient)]

@@ -221,7 +221,7 @@ def test_a_dialogs_memo_gives_the_directives_built_afresh(ctx: PlanContext) -> N
         plan = PLANNER.plan(ctx)
     except NoFeasiblePathError:
         return
-    memo: dict[object, object] = {}
+    memo: dict[object, object] = {}  # one memo for both roles, as a dialog's two agents share it
     for node in plan.nodes:
         for exchange in range(node.max_turns):
             for role, persona in (("user", USER), ("system", SYSTEM)):
