@@ -10,7 +10,7 @@ import anyio
 import anyio.lowlevel
 from anyio import wait_all_tasks_blocked
 
-__all__ = ["FakeTime", "ManualClock", "blocks"]
+__all__ = ["FakeTime", "InFlight", "ManualClock", "blocks"]
 
 
 class FakeTime:
@@ -27,6 +27,24 @@ class FakeTime:
         self.sleeps.append(seconds)
         self.now += seconds
         await anyio.lowlevel.checkpoint()
+
+
+class InFlight:
+    """A fake model's answer that takes ``seconds`` of ``time`` and counts the calls in it at once
+    (``now``; the most seen: ``most``)."""
+
+    def __init__(self, time: FakeTime, seconds: float = 0.01) -> None:
+        self._time = time
+        self._seconds = seconds
+        self.now = 0
+        self.most = 0
+
+    async def __call__(self, _messages: Any) -> str:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        await self._time.sleep(self._seconds)
+        self.now -= 1
+        return "ok"
 
 
 class ManualClock:

@@ -7,7 +7,6 @@ times anything.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from itertools import pairwise
 
 import anyio
@@ -20,7 +19,7 @@ from agents.backends import FakeChatClient
 from engine.config import RunSettings
 from engine.core.loop_lag import LoopLag
 from engine.gateway import EndpointLimits, EndpointRegistry, LagAdmission, loop_lag
-from tests.support.clocks import FakeTime
+from tests.support.clocks import FakeTime, InFlight
 
 MSG: list[LLMMessage] = [UserMessage(content="hello there", source="user")]
 PACE_S = 0.002 / 0.95  # the admission interval at 2 ms of loop CPU per call (95% of the ceiling)
@@ -311,14 +310,7 @@ async def test_off_means_no_gate() -> None:
     on = loop_lag(RunSettings())
     assert on is not None and on.target_s == pytest.approx(0.05)
     fake = FakeTime()
-    now = {"in": 0, "max": 0}
-
-    async def slow(_: Sequence[LLMMessage]) -> str:
-        now["in"] += 1
-        now["max"] = max(now["max"], now["in"])
-        await fake.sleep(0.01)
-        now["in"] -= 1
-        return "ok"
+    slow = InFlight(fake)
 
     registry = EndpointRegistry(clock=fake.clock, sleep=fake.sleep, loop_lag=None)
     assert registry.admission is None
@@ -326,21 +318,14 @@ async def test_off_means_no_gate() -> None:
     async with anyio.create_task_group() as tg:
         for _ in range(40):
             tg.start_soon(client.create, MSG)
-    assert now["max"] == 40  # only the endpoint's own limit
+    assert slow.most == 40  # only the endpoint's own limit
     assert client.endpoint.stats().held == 0
 
 
 async def test_the_gate_holds_an_endpoints_calls_and_counts_the_time() -> None:
     fake = FakeTime()
     lag = LoopLag(0.05, clock=fake.clock, sleep=fake.sleep)  # not running: reads 0, never lags
-    now = {"in": 0, "max": 0}
-
-    async def slow(_: Sequence[LLMMessage]) -> str:
-        now["in"] += 1
-        now["max"] = max(now["max"], now["in"])
-        await fake.sleep(0.01)
-        now["in"] -= 1
-        return "ok"
+    slow = InFlight(fake)
 
     registry = EndpointRegistry(clock=fake.clock, sleep=fake.sleep, loop_lag=lag)
     assert registry.admission is not None
@@ -349,7 +334,7 @@ async def test_the_gate_holds_an_endpoints_calls_and_counts_the_time() -> None:
         for _ in range(40):
             tg.start_soon(client.create, MSG)
     stats = client.endpoint.stats()
-    assert now["max"] == 16  # the gate's starting limit, before the loop's CPU per call is known
+    assert slow.most == 16  # the gate's starting limit, before the loop's CPU per call is known
     assert stats.succeeded == 40 and stats.held == 24 and stats.held_s > 0
     assert stats.held_s <= stats.queued_s
 

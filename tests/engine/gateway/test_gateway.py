@@ -32,7 +32,7 @@ from engine.gateway import (
     ManagedClient,
     endpoint_key,
 )
-from tests.support.clocks import FakeTime, ManualClock
+from tests.support.clocks import FakeTime, InFlight, ManualClock
 from tests.support.openai_server import Fault, OpenAITestServer
 from tests.support.worlds import WORLD
 
@@ -56,15 +56,8 @@ def _openai(registry: EndpointRegistry, srv: OpenAITestServer, limits: EndpointL
 
 # -- concurrency ----------------------------------------------------------------------------------
 async def test_concurrency_never_exceeds_the_limit_on_a_fake() -> None:
-    now = {"in": 0, "max": 0}
     fake = FakeTime()
-
-    async def slow(_: Sequence[LLMMessage]) -> str:
-        now["in"] += 1
-        now["max"] = max(now["max"], now["in"])
-        await fake.sleep(0.01)
-        now["in"] -= 1
-        return "ok"
+    slow = InFlight(fake)
 
     registry = EndpointRegistry(clock=fake.clock, sleep=fake.sleep)
     client = registry.wrap(FakeChatClient(slow), EndpointLimits(max_concurrency=3))
@@ -72,7 +65,7 @@ async def test_concurrency_never_exceeds_the_limit_on_a_fake() -> None:
         for _ in range(20):
             tg.start_soon(client.create, MSG)
     stats = client.endpoint.stats()
-    assert now["max"] == 3  # the limit is used and never exceeded
+    assert slow.most == 3  # the limit is used and never exceeded
     assert (stats.max_in_flight, stats.in_flight) == (3, 0)
     assert (stats.calls, stats.succeeded, stats.attempts, stats.failed, stats.retries) == (20, 20, 20, 0, 0)
     assert stats.queued_s > 0  # 17 calls waited for a slot
