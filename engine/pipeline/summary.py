@@ -94,4 +94,9 @@ def summary_table(summary: dict[str, Any]) -> Table:
         table.add_row("dialogs not ended", f"{summary['dialogs_by_status']['not_ended']:,}")
     for reason, n in summary["top_failure_reasons"].items():
         table.add_row(f"failed: {reason}", str(n))
+    for ep in summary.get("endpoints", ()):
+        # Shown only when it happened: the gate holds calls only when the event loop falls behind.
+        if ep.get("held"):
+            table.add_row(f"calls held by the loop-lag gate ({ep['key']})",
+                          f"{ep['held']:,} ({ep['held_s']:,.1f} s in all)")
     return table
