@@ -76,7 +76,13 @@ def cut_title(text: str, tokens: Sequence[str]) -> str:
     """``text`` with the title made of ``tokens`` (whole words, any punctuation between) cut out."""
     if not tokens:
         return text
-    return re.sub(r"\b" + r"\W+".join(map(re.escape, tokens)) + r"\b", " ", text, flags=re.I)
+    return _title_pattern(tuple(tokens)).sub(" ", text)
+
+
+@lru_cache(maxsize=4096)
+def _title_pattern(tokens: tuple[str, ...]) -> re.Pattern[str]:
+    # Compiled once per title: validators cut the same few titles from every clause of every attempt.
+    return re.compile(r"\b" + r"\W+".join(map(re.escape, tokens)) + r"\b", flags=re.I)
 
 
 def cut_titles(text: str, titles: Iterable[str]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from agents.catalog import Catalog, normalise_tokens
 from agents.validators.aspect_mentions import GENERIC_WORDS, AspectTerms, aspect_terms, mentioned_aspects
@@ -135,8 +136,14 @@ def _index(catalog: Catalog) -> _TitleIndex:
     return entry[1]
 
 
+@lru_cache(maxsize=256)
+def _vocabulary(words: tuple[str, ...]) -> frozenset[str]:
+    # A dialog's vocabulary (its aspect names and phrases) is the same on every attempt: lemmatised once.
+    return frozenset(lemma(t) for w in words for t in normalise_tokens(w))
+
+
 def unknown_product_names(text: str, catalog: Catalog, vocabulary: Iterable[str] = ()) -> list[str]:
     """Product-like names in ``text`` matching no catalog title (``vocabulary``: words that are no names)."""
-    vocab = frozenset(lemma(t) for w in vocabulary for t in normalise_tokens(w))
+    vocab = _vocabulary(tuple(vocabulary))
     index = _index(catalog)
     return [n for n in product_names(text) if not index.known(n, vocab)]
