@@ -44,6 +44,9 @@ log = structlog.get_logger(__name__)
 UsageListener = Callable[[CallUsage], None]
 # Enough recent calls for a test or a progress line; the trace store keeps them all.
 _RECENT_CALLS = 1024
+# Messages whose canonical JSON a client keeps for request hashes (a few thousand live dialogs'
+# histories); past this the memo starts again.
+_DUMPS_KEPT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ class RecordingClient(ChatCompletionClient):
         self._actual = RequestUsage(prompt_tokens=0, completion_tokens=0)
         self._listeners: list[UsageListener] = []
         self.calls: deque[CallUsage] = deque(maxlen=_RECENT_CALLS)
+        self._dumps: dict[int, tuple[LLMMessage, bytes]] = {}  # request_hash's memo
 
     def __repr__(self) -> str:
         # Never the key: only what identifies the endpoint.
@@ -139,10 +143,12 @@ class RecordingClient(ChatCompletionClient):
               extra_create_args: Mapping[str, Any]) -> str:
         c = self._config
         schema: Any = json_output.model_json_schema() if isinstance(json_output, type) else json_output
+        if len(self._dumps) > _DUMPS_KEPT:
+            self._dumps.clear()
         return request_hash(messages, {
             "model": c.model, "temperature": c.temperature, "max_tokens": c.max_tokens, "seed": c.seed,
             "json_output": schema, "json_mode": c.json_mode, "extra": dict(extra_create_args),
-        })
+        }, memo=self._dumps)
 
     def _finish(self, *, messages: Sequence[LLMMessage], content: str, finish: str,
                 input_tokens: int | None, output_tokens: int | None, started: float, req_hash: str,

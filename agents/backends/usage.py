@@ -64,15 +64,30 @@ class CallUsage(BaseModel):
         return {k: v for k, v in attrs.items() if v is not None}
 
 
-def request_hash(messages: Sequence[LLMMessage], params: Mapping[str, Any]) -> str:
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def request_hash(messages: Sequence[LLMMessage], params: Mapping[str, Any], *,
+                 memo: dict[int, tuple[LLMMessage, bytes]] | None = None) -> str:
     """A sha256 hex digest of the messages and request parameters, identical across runs and machines.
 
     Key order, float formatting and message classes are normalised by serialising to canonical JSON
-    (sorted keys); replay matches recorded responses by this value.
+    (sorted keys) of ``{"messages": [...], "params": {...}}``; replay matches recorded responses by
+    this value. ``memo``: a dict the caller keeps, where each message's canonical JSON is kept by
+    identity (a dialog's history is the same message objects call after call); the digest is the same
+    with or without it. A message must not be changed once hashed with a memo.
     """
-    payload = {
-        "messages": [m.model_dump(mode="json") for m in messages],
-        "params": dict(params),
-    }
-    blob = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    parts: list[bytes] = []
+    for m in messages:
+        cached = memo.get(id(m)) if memo is not None else None
+        if cached is not None and cached[0] is m:
+            parts.append(cached[1])
+            continue
+        blob = orjson.dumps(m.model_dump(mode="json"), option=_CANONICAL)
+        if memo is not None:  # kept with the message: its id is not reused meanwhile
+            memo[id(m)] = (m, blob)
+        parts.append(blob)
+    # The bytes orjson writes for the whole payload with sorted keys ("messages" < "params"), composed.
+    blob = (b'{"messages":[' + b",".join(parts) + b'],"params":'
+            + orjson.dumps(dict(params), option=_CANONICAL) + b"}")
     return hashlib.sha256(blob).hexdigest()

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 
+import orjson
 import pytest
-from autogen_core.models import AssistantMessage, SystemMessage, UserMessage
+from autogen_core.models import (
+    AssistantMessage,
+    FunctionExecutionResult,
+    FunctionExecutionResultMessage,
+    LLMMessage,
+    SystemMessage,
+    UserMessage,
+)
 from pydantic import ValidationError
 
 import agents.backends as backends
@@ -63,6 +72,25 @@ def test_request_hash_is_stable_across_processes_and_sensitive_to_content() -> N
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={"PYTHONHASHSEED": "12345", "PATH": ""}).stdout.strip()
     assert other == here
+
+
+def test_request_hash_is_the_digest_of_the_canonical_payload_with_or_without_a_memo() -> None:
+    messages = [SystemMessage(content="sys \u2603 \"quoted\""), UserMessage(content="héllo", source="u"),
+                AssistantMessage(content="hi", source="a"),
+                FunctionExecutionResultMessage(content=[FunctionExecutionResult(
+                    content="42", name="f", call_id="c1", is_error=False)])]
+    params = {"temperature": 0.7, "model": "m", "seed": None, "extra": {"b": [1, 2.5], "a": {"z": 1}},
+              "json_output": {"type": "object", "properties": {"x": {"type": "integer"}}}}
+    # The definition replay relies on: sha256 of orjson's sorted-keys JSON of the whole payload.
+    payload = {"messages": [m.model_dump(mode="json") for m in messages], "params": params}
+    expected = hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS))
+    memo: dict[int, tuple[LLMMessage, bytes]] = {}
+    assert request_hash(messages, params) == expected.hexdigest()
+    assert request_hash(messages, params, memo=memo) == expected.hexdigest()
+    assert len(memo) == len(messages)
+    assert request_hash(messages, params, memo=memo) == expected.hexdigest()  # served from the memo
+    longer = [*messages, UserMessage(content="again", source="u")]
+    assert request_hash(longer, params, memo=memo) == request_hash(longer, params)
 
 
 def test_otel_attributes_use_the_genai_names_and_drop_unknowns() -> None:
