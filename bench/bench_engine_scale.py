@@ -166,7 +166,9 @@ def _gate_figures(played: Played, before: tuple[int, float, int, float], limits:
     assert adm is not None
     return (f"lag gate: {held:,} calls held {held_s / max(held, 1) * 1e3:.0f} ms on average, limit on "
             f"calls in flight {min(limits)}-{max(limits)} (mean {statistics.mean(limits):.0f}, "
-            f"{adm.decreases} decreases since start); {starts} dialog starts held {start_s:.1f} s in all")
+            f"{adm.decreases} decreases since start; at the window's end share {adm.share:.2f}, round trip "
+            f"{adm.rtt_s * 1e3:.0f} ms, loop CPU per call {adm.cpu_s * 1e3:.2f} ms); {starts} dialog starts "
+            f"held {start_s:.1f} s in all")
 
 
 def _gate_counts(played: Played) -> tuple[int, float, int, float]:
