@@ -8,6 +8,7 @@ the reasons in the prompt.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from agents.secrets import redact
@@ -40,6 +41,13 @@ class LLMError(ConvRecError):
         self.message = message
         self.model = model
         super().__init__(f"{model}: {message}" if model else message)
+
+    def without(self, secrets: Iterable[str | None]) -> LLMError:
+        """This error with ``secrets`` (a backend's key, known exactly) taken out of its text, whatever
+        form a server echoed them in."""
+        self.message = redact(self.message, secrets)
+        self.args = (redact(str(self.args[0]), secrets),) if self.args else self.args
+        return self
 
 
 class RateLimited(LLMError):

@@ -43,7 +43,7 @@ import anyio
 import orjson
 import structlog
 from autogen_core.models import CreateResult, LLMMessage
-from bench_engine_openai import KEY_ENV, start_server, stop_server
+from bench_engine_openai import KEY_ENV, run_with_server
 from engine_rig import add_world_arguments, clone_inputs, engine_play, load_dialogs, machine
 from machine import load_note
 
@@ -55,7 +55,7 @@ from agents.backends.http_backend import HttpBackend
 from agents.backends.openai_backend import OpenAIBackend
 from agents.backends.wire import to_chat_dicts
 from engine.config import RunSettings
-from engine.store import TraceStore, single_error
+from engine.store import TraceStore
 from profiling.errors import ConvRecError
 
 
@@ -238,17 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     print(machine())
     print(load_note())
     try:
-        proc, port = start_server()
-        try:
-            try:
-                lines = anyio.run(bench, args, port, proc.pid)
-            except BaseExceptionGroup as group:
-                raise single_error(group) from None
-        except BaseException:
-            proc.kill()
-            proc.wait(timeout=30)
-            raise
-        server = stop_server(proc)
+        lines, server = run_with_server(lambda port, pid: bench(args, port, pid))
     except ConvRecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

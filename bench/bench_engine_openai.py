@@ -23,9 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import structlog
@@ -101,6 +101,25 @@ def stop_server(proc: subprocess.Popen[str]) -> dict[str, float]:
     return {last[k]: float(last[k + 1]) for k in range(0, 8, 2)}
 
 
+T = TypeVar("T")
+
+
+def run_with_server(play: Callable[[int, int], Awaitable[T]]) -> tuple[T, dict[str, float]]:
+    """``play(port, server pid)`` run in an event loop against a server process started for it; its
+    result and the figures the server reports on the way out (the server is killed if ``play`` fails)."""
+    proc, port = start_server()
+    try:
+        try:
+            result = anyio.run(play, port, proc.pid)
+        except BaseExceptionGroup as group:
+            raise single_error(group) from None
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=30)
+        raise
+    return result, stop_server(proc)
+
+
 async def bench(args: argparse.Namespace, port: int) -> tuple[list[str], dict[str, float]]:
     corpus, prepared = load_dialogs(args.world, args.distinct)
     dialogs = clone_inputs(prepared.inputs, args.dialogs)
@@ -168,17 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     print(machine())
     print(load_note())
     try:
-        proc, port = start_server()
-        try:
-            try:
-                lines, _out = anyio.run(bench, args, port)
-            except BaseExceptionGroup as group:
-                raise single_error(group) from None
-        except BaseException:
-            proc.kill()
-            proc.wait(timeout=30)
-            raise
-        server = stop_server(proc)
+        (lines, _out), server = run_with_server(lambda port, _pid: bench(args, port))
     except ConvRecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

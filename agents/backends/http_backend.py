@@ -41,7 +41,6 @@ from agents.errors import (
     RateLimited,
     UnsupportedRequest,
 )
-from agents.secrets import redact
 
 if TYPE_CHECKING:
     import aiohttp
@@ -225,9 +224,7 @@ class HttpBackend(RecordingClient):
 
     def _map_error(self, error: LLMError) -> LLMError:
         """``error`` with the key taken out of its text, whatever form a server echoes it in."""
-        error.message = redact(error.message, self._secrets)
-        error.args = (redact(str(error.args[0]), self._secrets),) if error.args else error.args
-        return error
+        return error.without(self._secrets)
 
     async def close(self) -> None:
         """Close the HTTP session and its connections (nothing to do if no call opened one); in the loop

@@ -32,7 +32,6 @@ from agents.errors import (
     LLMTimeout,
     RateLimited,
 )
-from agents.secrets import redact
 
 __all__ = ["OpenAIBackend", "parse_retry_after", "split_base_url"]
 
@@ -173,11 +172,8 @@ class OpenAIBackend(RecordingClient):
 
     def _map_error(self, exc: Exception) -> LLMError:
         """The SDK's exception as ours; the message carries the server's words, never the key."""
-        error = self._mapped(exc)
         # LLMError redacts what looks like a credential; the key itself is known here, in any form.
-        error.message = redact(error.message, self._secrets)
-        error.args = (redact(str(error.args[0]), self._secrets),) if error.args else error.args
-        return error
+        return self._mapped(exc).without(self._secrets)
 
     def _mapped(self, exc: Exception) -> LLMError:
         o = self._openai
